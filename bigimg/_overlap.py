@@ -123,16 +123,17 @@ class Frame:
         """
         rules = self.rules if rules is None else rules
         cval = self.cval if cval is None else cval
-        if "constant" in rules:
+        todo = [
+            axis
+            for axis, (plan, rule) in enumerate(zip(self.axes, rules))
+            if (axes is None or axis in axes)
+            and rule != "wrap"
+            and (plan.start < 0 or plan.start + block.shape[axis] > plan.n)
+        ]
+        if any(rules[axis] == "constant" for axis in todo):
             block = widen(block, cval)
-        for axis, (plan, rule) in enumerate(zip(self.axes, rules)):
-            length = block.shape[axis]
-            if (
-                (axes is not None and axis not in axes)
-                or rule == "wrap"
-                or (plan.start >= 0 and plan.start + length <= plan.n)
-            ):
-                continue
+        for axis in todo:
+            plan, rule, length = self.axes[axis], rules[axis], block.shape[axis]
             pos = np.arange(plan.start, plan.start + length)
             outside = (pos < 0) | (pos >= plan.n)
             lead = (slice(None),) * axis
@@ -152,8 +153,9 @@ def _plan_axis(chunks: tuple[int, ...], depth: tuple[int, int], rule: str) -> li
     before, after = depth
     plans = []
     for j, size in enumerate(chunks):
-        start, stop = bounds[j], bounds[j + 1]
-        src = extend_indices(np.arange(start - before, stop + after), n, rule)
+        start, stop = int(bounds[j]), int(bounds[j + 1])
+        first, last = _extent(start, stop, n, before, after, rule)
+        src = extend_indices(np.arange(first, last), n, rule)
         inside = src >= 0
         owner = np.searchsorted(bounds, src[inside], side="right") - 1
         blocks = np.unique(owner)
@@ -176,12 +178,34 @@ def _plan_axis(chunks: tuple[int, ...], depth: tuple[int, int], rule: str) -> li
                 tuple(int(b) for b in blocks),
                 tuple((int(a), int(b)) for a, b in zip(lo, hi)),
                 index,
-                slice(before, before + size),
-                int(start - before),
+                slice(start - first, start - first + size),
+                first,
                 n,
             )
         )
     return plans
+
+
+def _extent(start: int, stop: int, n: int, before: int, after: int, rule: str) -> tuple[int, int]:
+    """The region ``[lo, hi)`` a chunk ``[start, stop)`` gathers along one axis.
+
+    'wrap' takes the full halo, from the opposite side of the array where it
+    reaches past the border. Every other rule stops at the true border: the
+    block function then runs scipy with the user's ``mode`` on a block whose
+    edge *is* the array's edge, so scipy extends it exactly as it extends the
+    whole array, pass after pass. Such an edge block keeps at least
+    ``before + after + 1`` pixels (or the whole axis), so that scipy's
+    extension and its windows read only real pixels of the array.
+    """
+    if rule == "wrap":
+        return start - before, stop + after
+    lo, hi = max(0, start - before), min(n, stop + after)
+    need = before + after + 1
+    if lo == 0:
+        hi = max(hi, min(n, need))
+    if hi == n:
+        lo = min(lo, max(0, n - need))
+    return lo, hi
 
 
 def holds(dtype: np.dtype, value: Any) -> bool:
@@ -207,22 +231,15 @@ def widen(block: np.ndarray, cval: Any) -> np.ndarray:
     return block.astype(wide)
 
 
-def _gather(
-    parts: list[Any], plans: Sequence[_AxisPlan], rules: Sequence[str], cval: Any
-) -> np.ndarray:
+def _gather(parts: list[Any], plans: Sequence[_AxisPlan]) -> np.ndarray:
     """Assemble the extended input of one chunk from its neighbours' blocks."""
     block = np.block(parts) if len(plans) > 0 else np.asarray(parts)
-    if "constant" in rules:
-        block = widen(block, cval)
     for axis, plan in enumerate(plans):
         lead = (slice(None),) * axis
         if isinstance(plan.index, slice):
             block = block[(*lead, plan.index)]
             continue
-        missing = plan.index < 0
-        block = np.take(block, np.where(missing, 0, plan.index), axis=axis)
-        if missing.any():
-            block[(*lead, missing)] = cval
+        block = np.take(block, plan.index, axis=axis)  # 'wrap' past the border
     return block
 
 
@@ -234,7 +251,7 @@ def _run_block(
     dtype: np.dtype,
     *inputs: list[Any],
 ) -> np.ndarray:
-    extended = [_gather(parts, plans, rules, cval) for parts, cval in zip(inputs, cvals)]
+    extended = [_gather(parts, plans) for parts in inputs]
     out = func(*extended, frame=Frame(plans, rules, cvals[0]))
     return np.asarray(out[tuple(p.trim for p in plans)], dtype=dtype)
 
