@@ -89,6 +89,8 @@ class _AxisPlan:
     trim: slice  # the chunk's own pixels in the extended result
     start: int  # global position of the extended region's first pixel
     n: int  # length of the whole array along this axis
+    length: int  # of the extended region
+
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,19 @@ class Frame:
     axes: tuple[_AxisPlan, ...]
     rules: tuple[str, ...]
     cval: Any
+    final: bool = False  # the function's result is the chunk's: it may crop (see crop)
+
+    def crop(self, block: np.ndarray, axis: int) -> np.ndarray:
+        """``block`` cut to the chunk's own pixels along ``axis``, when the
+        function's result is final (no later step needs the halo); else ``block``.
+
+        A separable filter crops each axis after its last pass along it, so
+        the passes along the other axes skip that axis' halo.
+        """
+        plan = self.axes[axis]
+        if not self.final or block.shape[axis] != plan.length:
+            return block
+        return block[(slice(None),) * axis + (plan.trim,)]
 
     def refill(
         self,
@@ -181,6 +196,7 @@ def _plan_axis(chunks: tuple[int, ...], depth: tuple[int, int], rule: str) -> li
                 slice(start - first, start - first + size),
                 first,
                 n,
+                last - first,
             )
         )
     return plans
@@ -252,8 +268,10 @@ def _run_block(
     *inputs: list[Any],
 ) -> np.ndarray:
     extended = [_gather(parts, plans) for parts in inputs]
-    out = func(*extended, frame=Frame(plans, rules, cvals[0]))
-    return np.asarray(out[tuple(p.trim for p in plans)], dtype=dtype)
+    out = func(*extended, frame=Frame(plans, rules, cvals[0], final=True))
+    # trim the halo, except along axes the function already cropped (Frame.crop)
+    trim = tuple(p.trim if n == p.length else slice(None) for p, n in zip(plans, out.shape))
+    return np.asarray(out[trim], dtype=dtype)
 
 
 def map_halo(

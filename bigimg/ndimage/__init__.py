@@ -24,6 +24,7 @@ from bigimg.ndimage.fourier import (
     fourier_shift,
     fourier_uniform,
 )
+from bigimg.ndimage.labeling import label
 from bigimg.ndimage.rank_filters import (
     generic_filter,
     generic_filter1d,
@@ -55,6 +56,7 @@ __all__ = [
     "generic_filter1d",
     "generic_gradient_magnitude",
     "generic_laplace",
+    "label",
     "laplace",
     "maximum_filter",
     "maximum_filter1d",

@@ -1,0 +1,279 @@
+"""The label-merge engine: chunk-local labels -> global union on faces -> scipy's ids.
+
+:func:`merge_labels` labels connected components of a chunked image so that
+the result is identical to ``scipy.ndimage.label`` on the whole array, for
+every chunking:
+
+1. **Local.** Every block is labelled on its own with scipy (no offsets
+   chained from block to block). For each local label the block reports one
+   number: the global raster (C-order) index of its first pixel. Local ids
+   follow raster order inside the block, and raster order inside a box is
+   global raster order restricted to it, so that pixel is also the label's
+   first pixel in the whole array.
+2. **Faces.** Between two neighbouring rows of blocks along an axis, only the
+   last plane of the lower blocks and the first plane of the upper ones can
+   connect. For each block a task takes its last plane along the axis and the
+   facing first plane of the blocks above it (its own and, for diagonal
+   structures, one-pixel margins of the blocks beside those), and lists the
+   pairs of labels the structure connects across the plane. Pairs across a
+   chunk *corner* are seen by the plane of every axis they cross. Tasks:
+   O(blocks x ndim); data: faces only.
+3. **Union.** All face pairs are unioned at once
+   (``scipy.sparse.csgraph.connected_components`` on the labels that occur
+   in pairs only): O(labels on faces).
+4. **Ids.** A component's first pixel is the smallest first pixel of its
+   parts; scipy numbers components by their first pixel in raster order, so
+   sorting the components by it gives scipy's ids, whatever the chunking.
+   The lookup table is cut into one slice per block.
+
+Steps 1-3 run when :func:`merge_labels` is called (scipy returns the number
+of labels eagerly, and it needs them); only the small per-block summaries and
+the face pairs are kept. The returned label image is lazy: each block is
+labelled again and mapped through its slice of the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.ndimage as ndi
+from dask.base import tokenize
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+__all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
+
+
+def check_structure(structure: Any, ndim: int) -> np.ndarray:
+    """scipy's ``structure`` as a boolean 3 x ... x 3 array; ValueError if unusable.
+
+    Connectivity is a symmetric relation, so the structure must be symmetric
+    about its centre (scipy assumes it and gives inconsistent labels otherwise).
+    """
+    if structure is None:
+        return ndi.generate_binary_structure(max(ndim, 1), 1)
+    s = np.asarray(structure)
+    if s.dtype == object:
+        raise TypeError(f"structure must be an array of booleans, not {type(structure).__name__}")
+    s = s.astype(bool)
+    if s.ndim != ndim:
+        raise ValueError(f"structure has {s.ndim} dimensions; the input has {ndim}")
+    if any(n != 3 for n in s.shape):
+        raise ValueError(f"structure must be 3 along every axis, got shape {s.shape}")
+    if not np.array_equal(s, s[(slice(None, None, -1),) * ndim]):
+        raise ValueError("structure must be symmetric about its centre (connectivity is mutual)")
+    return s
+
+
+def label_dtype(size: int) -> np.dtype:
+    """scipy's output dtype of ``label``: int32, or intp when ids could overflow it."""
+    return np.dtype(np.intp if size >= 2**31 - 2 else np.int32)
+
+
+# --- per-block tasks ------------------------------------------------------------------------
+
+#: a provisional label is coded as (block ordinal << _SHIFT) | local id, so face tasks
+#: need not know the other blocks' label counts
+_SHIFT = 32
+
+
+def _local(block: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    out = np.empty(block.shape, np.int64 if block.size >= 2**31 - 2 else np.int32)
+    ndi.label(block, structure, output=out)
+    return out
+
+
+def _first_pixels(
+    labels: np.ndarray, offset: tuple[int, ...], shape: tuple[int, ...]
+) -> np.ndarray:
+    """Global raster index of each local label's first pixel (int64, by local id)."""
+    flat = labels.reshape(-1)
+    where = np.flatnonzero(flat)
+    if where.size == 0:
+        return np.empty(0, np.int64)
+    ids = flat[where]
+    # local ids appear in raster order: each first appearance raises the running maximum
+    new = np.empty(ids.shape, bool)
+    new[0] = True
+    np.greater(ids[1:], np.maximum.accumulate(ids)[:-1], out=new[1:])
+    local = np.unravel_index(where[new], labels.shape)
+    coords = tuple(c + o for c, o in zip(local, offset))
+    return np.ravel_multi_index(coords, shape).astype(np.int64)
+
+
+def _plane(
+    labels: np.ndarray, axis: int, last: bool, crop: tuple[slice, ...], ordinal: int
+) -> np.ndarray:
+    """One plane of a block's local labels along ``axis``, cropped across it, coded."""
+    index = list(crop)
+    index[axis] = slice(labels.shape[axis] - 1, None) if last else slice(0, 1)
+    plane = labels[tuple(index)].astype(np.int64)
+    plane[plane > 0] += ordinal << _SHIFT
+    return plane
+
+
+def _face_pairs(
+    lower: np.ndarray, uppers: list[Any], axis: int, shift: tuple[int, ...], steps: np.ndarray
+) -> np.ndarray:
+    """Coded label pairs the structure connects across one plane.
+
+    ``lower`` is the lower block's last plane; ``uppers`` (nested for
+    ``np.block``) the facing planes above it, widened by ``shift`` pixels
+    before the lower extent on each other axis (and as many after).
+    ``steps``: the structure's offsets crossing the plane upwards.
+    """
+    up = np.block(uppers)
+    found = []
+    for step in steps:
+        lo_index, up_index = [], []
+        for ax, d in enumerate(step.tolist()):
+            if ax == axis:
+                lo_index.append(slice(None))
+                up_index.append(slice(None))
+                continue
+            s = d + shift[ax]  # lower position p faces upper position p + s
+            first, last = max(0, -s), min(lower.shape[ax], up.shape[ax] - s)
+            lo_index.append(slice(first, max(first, last)))
+            up_index.append(slice(first + s, max(first, last) + s))
+        a = lower[tuple(lo_index)].ravel()
+        b = up[tuple(up_index)].ravel()
+        both = (a > 0) & (b > 0)
+        if both.any():
+            found.append(np.stack([a[both], b[both]], axis=1))
+    if not found:
+        return np.empty((0, 2), np.int64)
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def _relabel_block(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
+    return table[labels]
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """What the eager phase found: enough to build the lazy label image."""
+
+    count: int  # number of components (scipy's second return value)
+    tables: dict[tuple[int, ...], np.ndarray]  # block -> final id by local id (index 0: 0)
+    first_pixels: np.ndarray  # by final id - 1: raster index of the component's first pixel
+
+
+def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
+    """Steps 1-4 of the module docstring: one pass over the data, then the union."""
+    ndim, shape, chunks = image.ndim, image.shape, image.chunks
+    blocks = list(product(*(range(len(c)) for c in chunks)))
+    ordinal = {b: k for k, b in enumerate(blocks)}
+    starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
+    token = tokenize(image.name, structure)
+    local_name, summary_name = f"label-local-{token}", f"label-first-{token}"
+    plane_name, face_name = f"label-plane-{token}", f"label-face-{token}"
+    layer: dict[Any, Any] = {}
+    for b in blocks:
+        layer[(local_name, *b)] = (_local, (image.name, *b), structure)
+        offset = tuple(starts[ax][i] for ax, i in enumerate(b))
+        layer[(summary_name, *b)] = (_first_pixels, (local_name, *b), offset, shape)
+    faces = []
+    centre = np.ones(ndim, int)
+    for axis in range(ndim):
+        steps = np.argwhere(structure) - centre
+        steps = steps[steps[:, axis] == 1]
+        if len(steps) == 0:
+            continue
+        reach = np.abs(steps).max(axis=0)
+        for b in blocks:
+            if b[axis] + 1 >= len(chunks[axis]):
+                continue
+            full = tuple(slice(None) for _ in range(ndim))
+            lower = (plane_name, *b, axis, 1)
+            layer[lower] = (_plane, (local_name, *b), axis, True, full, ordinal[b])
+            # the facing blocks: b one up along axis, and its neighbours across where
+            # the structure reaches diagonally (one-pixel margins of them)
+            around = [
+                [0]
+                if ax == axis or not reach[ax]
+                else [d for d in (-1, 0, 1) if 0 <= b[ax] + d < len(chunks[ax])]
+                for ax in range(ndim)
+            ]
+            shift = tuple(1 if -1 in around[ax] else 0 for ax in range(ndim))
+            uppers = np.empty([len(a) for a in around], dtype=object)
+            for pos in product(*(range(len(a)) for a in around)):
+                delta = [around[ax][k] for ax, k in enumerate(pos)]
+                up = tuple(b[ax] + (1 if ax == axis else delta[ax]) for ax in range(ndim))
+                crop = tuple(
+                    slice(None) if d == 0 else slice(0, 1) if d > 0 else slice(-1, None)
+                    for d in delta
+                )
+                key = (plane_name, *up, axis, 0, *delta)
+                layer[key] = (_plane, (local_name, *up), axis, False, crop, ordinal[up])
+                uppers[pos] = key
+            key = (face_name, *b, axis)
+            layer[key] = (_face_pairs, lower, uppers.tolist(), axis, shift, steps)
+            faces.append(key)
+    merge = f"label-merge-{token}"
+    graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])
+    summaries = [Delayed((summary_name, *b), graph, layer=merge) for b in blocks]
+    pairs = [Delayed(key, graph, layer=merge) for key in faces]
+    firsts, found = dask.compute(summaries, pairs)
+    return _number(blocks, firsts, found)
+
+
+def _number(
+    blocks: list[tuple[int, ...]], firsts: list[np.ndarray], pairs: list[np.ndarray]
+) -> LabelTable:
+    """Union the face pairs, order the components by first pixel: scipy's ids."""
+    counts = np.array([len(f) for f in firsts], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    total = int(counts.sum())
+    keys = np.concatenate(firsts) if total else np.empty(0, np.int64)
+    component = np.arange(total, dtype=np.int64)  # provisional id - 1 -> component
+    coded = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
+    if len(coded):
+        provisional = offsets[coded >> _SHIFT] + (coded & ((1 << _SHIFT) - 1)) - 1
+        nodes, inverse = np.unique(provisional, return_inverse=True)
+        inverse = inverse.reshape(-1, 2)
+        edges = coo_matrix(
+            (np.ones(len(inverse), np.int8), (inverse[:, 0], inverse[:, 1])),
+            shape=(len(nodes), len(nodes)),
+        )
+        _, joined = connected_components(edges, directed=False)
+        component[nodes] = total + joined
+    unique, which = np.unique(component, return_inverse=True)
+    first = np.full(len(unique), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, which, keys)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(unique), np.int64)
+    rank[order] = np.arange(1, len(unique) + 1)
+    final = rank[which]
+    tables = {
+        b: np.concatenate([[0], final[offsets[k] : offsets[k] + counts[k]]])
+        for k, b in enumerate(blocks)
+    }
+    return LabelTable(len(unique), tables, first[order])
+
+
+def relabelled(image: da.Array, structure: np.ndarray, table: LabelTable, dtype: Any) -> da.Array:
+    """The lazy label image: each block labelled again and mapped through its table."""
+    dtype = np.dtype(dtype)
+    token = tokenize(image.name, structure, dtype, table.count)
+    name = f"label-{token}"
+    layer = {
+        (name, *b): (
+            _relabel_block,
+            (_local, (image.name, *b), structure),
+            t.astype(dtype),
+        )
+        for b, t in table.tables.items()
+    }
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])
+    meta = np.empty((0,) * image.ndim, dtype)
+    return da.Array(graph, name, chunks=image.chunks, dtype=dtype, meta=meta)
