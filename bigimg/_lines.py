@@ -14,16 +14,21 @@ so memory is bounded by one line times a few chunks, never by the image.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
+from itertools import product
 from typing import Any
 
 import dask.array as da
 import numpy as np
+import scipy.ndimage as ndi
 from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
+from bigimg._overlap import MODES, extend_indices, widen
 from bigimg.io.chunking import TARGET_CHUNK_BYTES
 
-__all__ = ["map_line_passes", "pencil_chunks"]
+__all__ = ["carried_uniform", "map_line_passes", "pencil_chunks"]
 
 LinePass = tuple[Callable[..., np.ndarray], int, dict[str, Any]]  # (scipy 1-D func, axis, kw)
 
@@ -67,6 +72,9 @@ def map_line_passes(
         return image.astype(dtype)
     out = image
     for func, axis, kwargs in passes:
+        if func is ndi.uniform_filter1d and dtype.kind in "fc":
+            out = carried_uniform(out, axis, dtype=dtype, name=name, **kwargs)
+            continue
         pencils = out.rechunk(
             pencil_chunks(image.shape, out.chunks, axis, max(out.dtype.itemsize, dtype.itemsize))
         )
@@ -80,3 +88,144 @@ def map_line_passes(
             name=f"{name}-{tokenize(pencils.name, func.__name__, axis, kwargs, dtype)}",
         )
     return out.rechunk(image.chunks)
+
+
+# --- running sums carried from chunk to chunk -----------------------------------------------
+
+
+def carried_uniform(
+    image: da.Array,
+    axis: int,
+    *,
+    size: int,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    dtype: Any,
+    name: str = "uniform",
+) -> da.Array:
+    """``scipy.ndimage.uniform_filter1d`` with scipy's exact rounding, in place.
+
+    scipy keeps one double running sum per line: it adds the window's first
+    ``size`` values, then for each next pixel adds ``(entering - leaving)``,
+    and writes ``sum / size``. The rounding of every output depends on the
+    whole line before it, so no halo reproduces it. Here each chunk replays
+    the same additions in the same order (``np.cumsum`` accumulates one by
+    one) starting from the sum the previous chunk along the line ended with:
+    one small vector per chunk travels along the axis, the data stays in its
+    chunks (no rechunking), and chains of different lines run in parallel.
+    """
+    dtype = np.dtype(dtype)
+    rule = MODES[mode]
+    size1 = size // 2
+    before, after = size1 + origin, size - size1 - 1 - origin
+    chunks = image.chunks
+    n = image.shape[axis]
+    bounds = np.cumsum((0, *chunks[axis]))
+    token = tokenize(image.name, axis, size, mode, cval, origin, dtype)
+    strip_name, gather_name = f"{name}-strip-{token}", f"{name}-window-{token}"
+    step_name, carry_name, out_name = (
+        f"{name}-sum-{token}",
+        f"{name}-carry-{token}",
+        f"{name}-{token}",
+    )
+    layer: dict[Any, Any] = {}
+    plans = []
+    for j in range(len(chunks[axis])):
+        start, stop = int(bounds[j]), int(bounds[j + 1])
+        src = extend_indices(np.arange(start - before - 1, stop + after), n, rule)
+        owner = np.searchsorted(bounds, np.maximum(src, 0), side="right") - 1
+        pieces = []
+        for b in np.unique(owner[src >= 0]).tolist():
+            take = (src >= 0) & (owner == b)
+            local = src[take] - bounds[b]
+            lo, hi = int(local.min()), int(local.max()) + 1
+            pieces.append((b, lo, hi, _as_slice(np.flatnonzero(take)), _as_slice(local - lo)))
+        plans.append((len(src), pieces))
+    for idx in product(*(range(len(c)) for c in chunks)):
+        j = idx[axis]
+        length, pieces = plans[j]
+        parts = []
+        for b, lo, hi, where, local in pieces:
+            block = (*idx[:axis], b, *idx[axis + 1 :])
+            key = (strip_name, *block, lo, hi)
+            if key not in layer:
+                crop = [slice(None)] * image.ndim
+                crop[axis] = slice(lo, hi)
+                layer[key] = (operator.getitem, (image.name, *block), tuple(crop))
+            parts.append((key, where, local))
+        layer[(gather_name, *idx)] = (
+            _window,
+            [p[0] for p in parts],
+            [(p[1], p[2]) for p in parts],
+            axis,
+            length,
+            cval,
+        )
+        carry = (carry_name, *idx[:axis], j - 1, *idx[axis + 1 :]) if j else None
+        layer[(step_name, *idx)] = (_running_step, (gather_name, *idx), carry, axis, size, dtype)
+        layer[(carry_name, *idx)] = (operator.getitem, (step_name, *idx), 1)
+        layer[(out_name, *idx)] = (operator.getitem, (step_name, *idx), 0)
+    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[image])
+    return da.Array(
+        graph, out_name, chunks=chunks, dtype=dtype, meta=np.empty((0,) * image.ndim, dtype)
+    )
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """A run of consecutive indices as a slice (a view instead of a copy)."""
+    if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
+        return slice(int(index[0]), int(index[0]) + len(index))
+    return index
+
+
+def _window(
+    blocks: list[np.ndarray],
+    places: list[tuple[slice | np.ndarray, slice | np.ndarray]],
+    axis: int,
+    length: int,
+    cval: float,
+) -> np.ndarray:
+    """The values scipy's line buffer holds for one chunk, ``cval`` where the
+    boundary rule says constant (in the input dtype when it holds ``cval``)."""
+    first = blocks[0]
+    shape = list(first.shape)
+    shape[axis] = length
+    out = np.empty(shape, dtype=widen(first[:0], cval).dtype)
+    lead = (slice(None),) * axis
+    filled = np.zeros(length, bool)
+    for block, (where, local) in zip(blocks, places):
+        out[(*lead, where)] = block[(*lead, local)]
+        filled[where] = True
+    if not filled.all():
+        out[(*lead, ~filled)] = cval
+    return out
+
+
+def _running_step(
+    window: np.ndarray, carry: np.ndarray | None, axis: int, size: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of scipy's running sum: (output, sum at the chunk's last pixel)."""
+    x = np.moveaxis(window, axis, 0)
+    m = x.shape[0] - size  # the chunk's length along the axis
+    work = np.complex128 if np.iscomplexobj(x) else np.float64
+    d = np.subtract(x[size:], x[:m], dtype=work)  # entering minus leaving, in doubles
+    if carry is None:  # the line's first pixel: scipy sums its window from 0.0
+        total = np.zeros(x.shape[1:], dtype=work)
+        for i in range(1, size + 1):
+            total += x[i]
+        d[0] = total
+    else:
+        d[0] += carry
+    if d.strides[0] == d.itemsize or len(d) < 2:
+        np.cumsum(d, axis=0, out=d)  # along contiguous memory: numpy's loop is fast
+    else:  # across rows: one vectorised add per row beats numpy's strided accumulate
+        for i in range(1, len(d)):
+            np.add(d[i - 1], d[i], out=d[i])
+    out = np.empty_like(d, dtype=dtype)  # d's memory layout: no transposing copies
+    if np.iscomplexobj(d):  # scipy filters the real and imaginary parts apart
+        out.real = d.real / size
+        out.imag = d.imag / size
+    else:
+        np.divide(d, size, out=out, casting="unsafe")
+    return np.moveaxis(out, 0, axis), d[-1].copy()

@@ -92,7 +92,6 @@ class _AxisPlan:
     length: int  # of the extended region
 
 
-
 @dataclass(frozen=True)
 class Frame:
     """Where one extended block sits in the whole array; given to block functions.
@@ -210,13 +209,16 @@ def _extent(start: int, stop: int, n: int, before: int, after: int, rule: str) -
     block function then runs scipy with the user's ``mode`` on a block whose
     edge *is* the array's edge, so scipy extends it exactly as it extends the
     whole array, pass after pass. Such an edge block keeps at least
-    ``before + after + 1`` pixels (or the whole axis), so that scipy's
-    extension and its windows read only real pixels of the array.
+    ``before + after + 1`` pixels, so that scipy's extension and its windows
+    read only real pixels of the array; an axis shorter than that is extended
+    here, by the rule, like 'wrap'.
     """
-    if rule == "wrap":
+    need = before + after + 1
+    if rule == "wrap" or n < need:
+        # an axis shorter than the window is extended here too: scipy's own
+        # extension of so short a line is not always memory-safe (1-D rank filters)
         return start - before, stop + after
     lo, hi = max(0, start - before), min(n, stop + after)
-    need = before + after + 1
     if lo == 0:
         hi = max(hi, min(n, need))
     if hi == n:
@@ -247,7 +249,7 @@ def widen(block: np.ndarray, cval: Any) -> np.ndarray:
     return block.astype(wide)
 
 
-def _gather(parts: list[Any], plans: Sequence[_AxisPlan]) -> np.ndarray:
+def _gather(parts: list[Any], plans: Sequence[_AxisPlan], cval: Any) -> np.ndarray:
     """Assemble the extended input of one chunk from its neighbours' blocks."""
     block = np.block(parts) if len(plans) > 0 else np.asarray(parts)
     for axis, plan in enumerate(plans):
@@ -255,7 +257,12 @@ def _gather(parts: list[Any], plans: Sequence[_AxisPlan]) -> np.ndarray:
         if isinstance(plan.index, slice):
             block = block[(*lead, plan.index)]
             continue
-        block = np.take(block, plan.index, axis=axis)  # 'wrap' past the border
+        # past the border ('wrap', or an axis shorter than the window)
+        missing = plan.index < 0
+        block = np.take(block, np.where(missing, 0, plan.index), axis=axis)
+        if missing.any():
+            block = widen(block, cval)
+            block[(*lead, missing)] = cval
     return block
 
 
@@ -267,7 +274,7 @@ def _run_block(
     dtype: np.dtype,
     *inputs: list[Any],
 ) -> np.ndarray:
-    extended = [_gather(parts, plans) for parts in inputs]
+    extended = [_gather(parts, plans, cval) for parts, cval in zip(inputs, cvals)]
     out = func(*extended, frame=Frame(plans, rules, cvals[0], final=True))
     # trim the halo, except along axes the function already cropped (Frame.crop)
     trim = tuple(p.trim if n == p.length else slice(None) for p, n in zip(plans, out.shape))

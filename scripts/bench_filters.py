@@ -237,6 +237,7 @@ class Row:
     cluster: dict[str, float] = field(default_factory=dict)
     dask_image: float = math.nan
     bigimg_diff: dict[str, float] = field(default_factory=dict)  # "threads/plain" -> diff
+    reference: np.ndarray | None = None  # scipy's result, kept until the cluster ran
     dask_image_diff: float = math.nan
     skipped: str = ""
 
@@ -403,8 +404,6 @@ def bench_op(
     data: str,
     x: np.ndarray,
     chunks: tuple[int, ...],
-    client: Any,
-    xc: da.Array | None,
     reps: int,
     limit: float = SCIPY_LIMIT_S,
 ) -> Row:
@@ -422,14 +421,22 @@ def bench_op(
         row.threads[variant], result = best_of(threaded(x, chunks, func), reps)
         row.bigimg_diff[f"threads/{variant}"] = difference(result, reference)
         del result
-        if client is not None and xc is not None:
-            row.cluster[variant], result = best_of(on_cluster(client, xc, func), reps)
-            row.bigimg_diff[f"cluster/{variant}"] = difference(result, reference)
-            del result
     if op.dask_image is not None:
         row.dask_image, result = best_of(threaded(x, chunks, op.dask_image), reps)
         row.dask_image_diff = difference(result, reference)
+    row.reference = reference
     return row
+
+
+def bench_cluster(row: Row, client: Any, xc: da.Array, reps: int) -> None:
+    """The cluster column of ``row`` (the cluster runs after every in-process timing,
+    so its idle worker processes and their copy of the data never share the machine
+    with them)."""
+    for variant, func in row.op.bigimg.items():
+        row.cluster[variant], result = best_of(on_cluster(client, xc, func), reps)
+        row.bigimg_diff[f"cluster/{variant}"] = difference(result, row.reference)
+        del result
+    row.reference = None
 
 
 def gil_check(x: np.ndarray, reps: int, sigma: float = 3.0) -> None:
@@ -514,29 +521,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(sent once per dataset, not timed) + compute + gather of the result here"
     )
 
-    client = None if args.no_cluster else bigimg.cluster.connect(n_workers=N_WORKERS)
+    # one dataset at a time: in-process timings first, then the cluster on the same rows
     rows: list[Row] = []
-    try:
-        warm_up(client)
-        for label, shape, chunks in datasets:
-            x = bigimg.datasets.natural(shape, chunks=chunks, seed=SEED, dtype=DTYPE).compute()
-            if label == "2-D":
-                gil_check(x, reps)
-            xc = None if client is None else scatter_blocks(client, x, chunks)
-            for op in operations(x.ndim):
-                limit = QUICK_SCIPY_LIMIT_S if args.quick else SCIPY_LIMIT_S
-                row = bench_op(op, label, x, chunks, client, xc, reps, limit)
-                rows.append(row)
-                print(
-                    f"  done {label} {op.name}: scipy {row.scipy:.3f}, threads {row.threads}, "
-                    f"cluster {row.cluster}, dask-image {row.dask_image:.3f} {row.skipped}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            del xc
-    finally:
-        if client is not None:
-            client.close()
+    warm_up(None)
+    limit = QUICK_SCIPY_LIMIT_S if args.quick else SCIPY_LIMIT_S
+    for label, shape, chunks in datasets:
+        x = bigimg.datasets.natural(shape, chunks=chunks, seed=SEED, dtype=DTYPE).compute()
+        if label == "2-D":
+            gil_check(x, reps)
+        data_rows = []
+        for op in operations(x.ndim):
+            row = bench_op(op, label, x, chunks, reps, limit)
+            data_rows.append(row)
+            print(
+                f"  done {label} {op.name}: scipy {row.scipy:.3f}, threads {row.threads}, "
+                f"dask-image {row.dask_image:.3f} {row.skipped}",
+                file=sys.stderr,
+                flush=True,
+            )
+        if not args.no_cluster:
+            with bigimg.cluster.connect(n_workers=N_WORKERS) as client:
+                warm_up(client)
+                xc = scatter_blocks(client, x, chunks)
+                for row in data_rows:
+                    if not row.skipped:
+                        bench_cluster(row, client, xc, reps)
+                        print(
+                            f"  done {label} {row.op.name} on the cluster: {row.cluster}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                del xc
+        for row in data_rows:
+            row.reference = None
+        rows += data_rows
+        del x
 
     print()
     print_table(rows)
