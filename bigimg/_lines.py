@@ -3,12 +3,17 @@
 Some scipy passes carry state along a whole line (``uniform_filter1d`` keeps a
 running sum, so its rounding depends on where the line starts; spline
 prefilters and distance transforms are recursive). No finite halo makes those
-bit-identical. :func:`map_line_passes` instead rechunks the image into
-"pencils" that hold every line along the pass's axis whole, runs scipy's
-1-D function on them (scipy then applies its own boundary mode at the true
-array border), and moves on to the next axis. Pencils keep about the size of
-the input's chunks: the other axes are split finer as the line gets longer,
-so memory is bounded by one line times a few chunks, never by the image.
+bit-identical. Two routes here:
+
+* :func:`carried_uniform` replays scipy's running sum chunk by chunk, each
+  chunk starting from the sum the previous one along the line ended with: the
+  data stays in its chunks, one small vector per chunk travels along the axis.
+* :func:`map_line_passes` rechunks the image into "pencils" that hold every
+  line along the pass's axis whole and runs scipy's 1-D function on them
+  (scipy then applies its own boundary mode at the true array border).
+  Pencils keep about the size of the input's chunks: the other axes are split
+  finer as the line gets longer, so memory is bounded by one line times a few
+  chunks, never by the image. Running sums take the first route.
 """
 
 from __future__ import annotations

@@ -433,7 +433,8 @@ def _running_sums(
     """scipy's uniform_filter1d keeps a running sum along the whole line. With
     integer values the sums are exact and a halo gives scipy's result; with
     floating values the rounding depends on where the line starts, so the
-    passes run on whole lines instead (:mod:`bigimg._lines`)."""
+    sum is carried from chunk to chunk along each line instead
+    (:func:`bigimg._lines.carried_uniform`)."""
     floating = image.dtype.kind in "fc" or (len(passes) > 1 and np.dtype(dtype).kind in "fc")
     if floating:
         return apply(LineOp(name, tuple(passes), np.dtype(dtype)), image)
