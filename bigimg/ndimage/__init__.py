@@ -24,7 +24,7 @@ from bigimg.ndimage.fourier import (
     fourier_shift,
     fourier_uniform,
 )
-from bigimg.ndimage.labeling import label
+from bigimg.ndimage.labeling import label, relabel, relabel_sequential
 from bigimg.ndimage.rank_filters import (
     generic_filter,
     generic_filter1d,
@@ -66,6 +66,8 @@ __all__ = [
     "percentile_filter",
     "prewitt",
     "rank_filter",
+    "relabel",
+    "relabel_sequential",
     "sobel",
     "uniform_filter",
     "uniform_filter1d",

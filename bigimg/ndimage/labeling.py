@@ -13,11 +13,13 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _labels
 from bigimg.ndimage._inputs import as_dask, check_output
 
-__all__ = ["label"]
+__all__ = ["label", "relabel", "relabel_sequential"]
 
 
 def label(input: Any, structure: Any = None, output: Any = None) -> tuple[da.Array, int]:
@@ -72,3 +74,109 @@ def label(input: Any, structure: Any = None, output: Any = None) -> tuple[da.Arr
             f"output={dtype}: {table.count} labels do not fit; use a wider integer dtype"
         )
     return _labels.relabelled(image, structure, table, dtype), table.count
+
+
+def _check_labels(labels: Any, name: str = "labels") -> da.Array:
+    image = as_dask(labels, name)
+    if image.dtype.kind not in "iub":
+        raise TypeError(f"{name} must be an integer label image, not {image.dtype}")
+    return image
+
+
+def relabel(labels: Any, table: Any) -> da.Array:
+    """``table[labels]``, lazily: map every label through a lookup table.
+
+    The tutorial's ``mask_size[label_im]`` (which pixels belong to objects
+    that are too small) or any per-label recoding. ``table`` is one small
+    array, held once in the graph and shared by every block.
+
+    Parameters
+    ----------
+    labels : array_like or dask.array.Array
+        Integer label image.
+    table : array_like
+        1-D lookup table; labels must lie in ``[-len(table), len(table))``
+        like numpy indexing (an error at compute time names the label).
+
+    Returns
+    -------
+    dask.array.Array
+        Of ``table``'s dtype, chunked like ``labels``.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> lab = da.from_array(np.array([[0, 1, 1], [2, 0, 3]]), chunks=2)
+    >>> relabel(lab, np.array([0, 10, 20, 30])).compute()
+    array([[ 0, 10, 10],
+           [20,  0, 30]])
+    """
+    image = _check_labels(labels)
+    lut = np.asarray(table)
+    if lut.ndim != 1:
+        raise ValueError(f"table must be 1-D, got shape {lut.shape}")
+    return _lookup(image, lut, "relabel")
+
+
+def _lookup(image: da.Array, lut: np.ndarray, name: str, search: bool = False) -> da.Array:
+    """Map each block through ``lut`` (``lut[block]``, or ``searchsorted(lut, block)``)
+    with ``lut`` stored once in the graph."""
+    token = tokenize(image.name, lut, search)
+    table_key = f"{name}-table-{token}"
+    out_name = f"{name}-{token}"
+    func = _search_block if search else _index_block
+    dtype = np.dtype(np.intp) if search else lut.dtype
+    layer: dict[Any, Any] = {table_key: lut}
+    for index in np.ndindex(*image.numblocks):
+        layer[(out_name, *index)] = (func, (image.name, *index), table_key)
+    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[image])
+    meta = np.empty((0,) * image.ndim, dtype)
+    return da.Array(graph, out_name, chunks=image.chunks, dtype=dtype, meta=meta)
+
+
+def _index_block(block: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    try:
+        return lut[block]
+    except IndexError:
+        bad = block[(block >= len(lut)) | (block < -len(lut))]
+        raise IndexError(
+            f"label {bad.flat[0]} is outside the table of {len(lut)} entries"
+        ) from None
+
+
+def _search_block(block: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.searchsorted(values, block)
+
+
+def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
+    """The tutorial's ``np.searchsorted(np.unique(l), l)``, lazily.
+
+    Every value is replaced by its rank among the values present, so labels
+    become consecutive (0 stays 0 when there is background).
+
+    Returns
+    -------
+    relabelled : dask.array.Array
+        intp, chunked like ``labels``.
+    values : numpy.ndarray
+        The sorted values present (``np.unique(labels)``); computing them reads
+        the labels once, block by block.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> lab = da.from_array(np.array([[0, 4, 4], [9, 0, 7]]), chunks=2)
+    >>> seq, values = relabel_sequential(lab)
+    >>> values
+    array([0, 4, 7, 9])
+    >>> seq.compute()
+    array([[0, 1, 1],
+           [3, 0, 2]])
+    """
+    image = _check_labels(labels)
+    values = np.asarray(da.unique(image).compute())
+    if len(values) and values[0] >= 0 and values[-1] < 4 * len(values) + 2**20:
+        dense = np.zeros(int(values[-1]) + 1, dtype=np.intp)  # a lookup beats a search
+        dense[values] = np.arange(len(values))
+        return _lookup(image, dense, "relabel-sequential"), values
+    return _lookup(image, values, "relabel-sequential", search=True), values
