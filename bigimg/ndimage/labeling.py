@@ -17,9 +17,11 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _labels
+from bigimg._partials import Regions
+from bigimg._reduce import reduce_regions
 from bigimg.ndimage._inputs import as_dask, check_output
 
-__all__ = ["label", "relabel", "relabel_sequential"]
+__all__ = ["label", "relabel", "relabel_sequential", "remove_small_objects"]
 
 
 def label(input: Any, structure: Any = None, output: Any = None) -> tuple[da.Array, int]:
@@ -180,3 +182,46 @@ def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
         dense[values] = np.arange(len(values))
         return _lookup(image, dense, "relabel-sequential"), values
     return _lookup(image, values, "relabel-sequential", search=True), values
+
+
+def remove_small_objects(labels: Any, min_size: int) -> da.Array:
+    """Labels of objects smaller than ``min_size`` pixels set to 0, lazily.
+
+    The tutorial's ``sizes = ndimage.sum(mask, label_im, range(n + 1))``,
+    ``label_im[(sizes < min_size)[label_im]] = 0`` without loading the image:
+    the sizes of every positive label come from one pass of the reduction
+    engine (``bigimg._reduce``), then each block drops the small ones. Ids
+    are kept; use :func:`relabel_sequential` to renumber.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> lab = da.from_array(np.array([[1, 1, 0, 2], [1, 0, 3, 3]]), chunks=2)
+    >>> remove_small_objects(lab, 2).compute()
+    array([[1, 1, 0, 0],
+           [1, 0, 3, 3]])
+    """
+    image = _check_labels(labels)
+    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer):
+        raise TypeError(f"min_size must be an integer, not {min_size!r}")
+    root = reduce_regions(None, image, {"count"}, Regions(low=1))
+    small = np.asarray(root.keys[root.stats["count"] < min_size])
+    if len(small) == 0:
+        return image
+    top = int(small[-1])
+    if image.dtype.kind != "b" and top < 4 * len(root.keys) + 2**20:
+        keep = np.arange(top + 1, dtype=image.dtype)  # a lookup beats a search
+        keep[small] = 0
+        return image.map_blocks(_drop_dense, keep, dtype=image.dtype)
+    return image.map_blocks(_drop_sparse, small, dtype=image.dtype)
+
+
+def _drop_dense(block: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    out = block.copy()
+    inside = (block > 0) & (block < len(keep))
+    out[inside] = keep[block[inside]]
+    return out
+
+
+def _drop_sparse(block: np.ndarray, small: np.ndarray) -> np.ndarray:
+    return np.where(np.isin(block, small), np.zeros((), block.dtype), block)

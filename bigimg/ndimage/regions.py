@@ -1,0 +1,279 @@
+"""Where each label is and what it is like: boxes, pixel indices, region tables.
+
+* :func:`find_objects` and :func:`value_indices` are scipy.ndimage's (same
+  signatures and results), on dask arrays.
+* :func:`region_table` is bigimg's ``regionprops_table``: for every label at
+  once it returns columns of numpy arrays (area, bounding box, centroid and,
+  given an intensity image, intensity statistics).
+* :func:`write_table` writes such a table to CSV (or Parquet, when pyarrow is
+  installed).
+
+All are one pass of the reduction engine (:mod:`bigimg._reduce`) and compute
+eagerly, on the active dask scheduler.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bigimg._partials import Regions, sums_as_float
+from bigimg._reduce import key_dtype, reduce_labels, reduce_regions
+from bigimg.errors import TargetExistsError, UnknownFormatError
+from bigimg.ndimage._inputs import as_dask
+from bigimg.ndimage.measurements import prepare
+
+__all__ = ["find_objects", "region_table", "value_indices", "write_table"]
+
+
+def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[str, np.ndarray]:
+    """Properties of every labelled region, one row per label, from one pass.
+
+    Parameters
+    ----------
+    labels : array_like or dask.array.Array
+        Label image (integer, boolean or float ids).
+    image : array_like or dask.array.Array, optional
+        Intensity image of the same shape (labels are rechunked to its chunks).
+    index : sequence of ints, optional
+        Labels to report, in this order (absent ones get empty rows: area 0,
+        box 0:0, NaN centroid / mean / std, sum, min and max 0). Default:
+        every label >= 1 present, ascending.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Columns ``label``, ``area`` (pixel count), ``bbox_min_<axis>`` /
+        ``bbox_max_<axis>`` (start and exclusive stop, like slices),
+        ``centroid_<axis>`` (mean coordinate) and, with ``image``,
+        ``intensity_sum`` (numpy's sum dtype), ``intensity_mean``,
+        ``intensity_min``, ``intensity_max`` (the image's dtype) and
+        ``intensity_std`` (population standard deviation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lab = np.array([[1, 1, 0, 3], [0, 1, 0, 3]])
+    >>> t = region_table(lab, np.arange(8.0).reshape(2, 4))
+    >>> t["label"], t["area"], t["bbox_max_1"]
+    (array([1, 3]), array([3, 2]), array([2, 4]))
+    >>> t["centroid_0"], t["intensity_mean"]
+    (array([0.33333333, 0.5       ]), array([2., 5.]))
+    """
+    if image is None:
+        lab = as_dask(labels, "labels")
+        key_dtype(lab.dtype)  # TypeError for labels that cannot be ids
+        if lab.ndim == 0:
+            raise ValueError("labels must have at least one dimension")
+        values = None
+    else:
+        values, lab = prepare(image, labels)
+        assert lab is not None
+    stats = {"count", "bbox", "coord_sum"}
+    if values is not None:
+        stats |= {"sum", "m2", "min", "max"}
+    if index is None:
+        root = reduce_regions(values, lab, stats, Regions(low=1))
+        rows = np.arange(len(root.keys))
+        label = root.keys.copy()
+    else:
+        wanted = np.atleast_1d(np.asarray(index)).reshape(-1)
+        red = reduce_labels(values, lab, wanted, stats)
+        root, rows = red.partial, red.rows
+        label = wanted.astype(key_dtype(lab.dtype), copy=True)
+    found = rows >= 0
+
+    def column(name: str, fill: Any, dtype: Any = None) -> np.ndarray:
+        data = root.stats[name]
+        out = np.full((len(rows), *data.shape[1:]), fill, dtype or data.dtype)
+        out[found] = data[rows[found]]
+        return out
+
+    table: dict[str, np.ndarray] = {"label": label, "area": column("count", 0)}
+    count = table["area"].astype(np.float64)
+    lo, hi = column("bbox_lo", 0), column("bbox_hi", 0)
+    coords = column("coord_sum", np.nan)
+    ndim = lab.ndim
+    for axis in range(ndim):
+        table[f"bbox_min_{axis}"] = lo[:, axis]
+    for axis in range(ndim):
+        table[f"bbox_max_{axis}"] = hi[:, axis]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for axis in range(ndim):
+            table[f"centroid_{axis}"] = coords[:, axis] / count
+        if values is not None:
+            sums = column("sum", 0)
+            total = sums_as_float(sums, values.dtype)
+            if values.dtype.kind in "fc":
+                table["intensity_sum"] = total
+            else:
+                table["intensity_sum"] = sums.view(np.zeros(1, values.dtype).sum().dtype)
+            table["intensity_mean"] = total / count
+            table["intensity_min"] = column("min", 0)
+            table["intensity_max"] = column("max", 0)
+            table["intensity_std"] = np.sqrt(column("m2", np.nan) / count)
+    return table
+
+
+def _check_table(table: dict[str, Any]) -> dict[str, np.ndarray]:
+    if not isinstance(table, dict) or not table:
+        raise TypeError("table must be a non-empty dict of column name -> 1-D array")
+    columns = {str(k): np.asarray(v) for k, v in table.items()}
+    lengths = {k: v.shape for k, v in columns.items()}
+    first = next(iter(columns.values()))
+    if any(v.ndim != 1 or len(v) != len(first) for v in columns.values()):
+        raise ValueError(f"table columns must be 1-D arrays of one length, got shapes {lengths}")
+    return columns
+
+
+def write_table(
+    table: dict[str, Any], path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write a table (dict of equal-length 1-D arrays) to ``.csv`` or ``.parquet``.
+
+    CSV is written with the standard library (a header row, then one row per
+    entry; floats round-trip). Parquet needs pyarrow, which bigimg does not
+    depend on. The file is written next to its target and renamed into place
+    at the end, so a failed write never leaves a partial table.
+
+    Parameters
+    ----------
+    table : dict of str to array_like
+        Columns, e.g. from :func:`region_table`.
+    path : str or os.PathLike
+        Target file; its suffix chooses the format.
+    overwrite : bool, optional
+        Replace an existing file (default: refuse with TargetExistsError).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = write_table({"label": [1, 2], "area": [3, 4.5]}, pathlib.Path(tmp) / "t.csv")
+    ...     print(out.read_text().splitlines())
+    ['label,area', '1,3.0', '2,4.5']
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise UnknownFormatError(
+            f"cannot write a table to {target.name!r}: use a .csv or .parquet file name"
+        )
+    columns = _check_table(table)
+    if suffix == ".parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ImportError(
+                "writing .parquet tables needs the 'pyarrow' package, which is not "
+                "installed (pip install pyarrow), or write a .csv file instead"
+            ) from None
+    if target.exists() and not overwrite:
+        raise TargetExistsError(f"{target} exists; pass overwrite=True to replace it")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        if suffix == ".csv":
+            with open(partial, "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(list(columns))
+                writer.writerows(zip(*(c.tolist() for c in columns.values())))
+        else:
+            pq.write_table(pa.table(columns), partial)
+        os.replace(partial, target)
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return target
+
+
+def find_objects(input: Any, max_label: int = 0) -> list[tuple[slice, ...] | None]:
+    """Bounding box of every label, as ``scipy.ndimage.find_objects``.
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        Integer (or boolean) label image; labels <= 0 are ignored.
+    max_label : int, optional
+        Report labels 1..max_label (default: up to the largest label).
+
+    Returns
+    -------
+    list of tuple of slice or None
+        Entry ``l - 1`` is label ``l``'s box (one slice per axis), None if
+        ``l`` is absent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((6, 6), dtype=int)
+    >>> a[2:4, 2:4] = 1
+    >>> a[4, 4] = 1
+    >>> a[:2, :3] = 2
+    >>> a[0, 5] = 3
+    >>> find_objects(a, max_label=2)
+    [(slice(2, 5, None), slice(2, 5, None)), (slice(0, 2, None), slice(0, 3, None))]
+    >>> find_objects(a == 1, max_label=2)
+    [(slice(2, 5, None), slice(2, 5, None)), None]
+    """
+    lab = as_dask(input, "input")
+    if lab.dtype.kind not in "biu":
+        raise TypeError(f"find_objects needs an integer label image, not {lab.dtype}")
+    if lab.ndim == 0:
+        raise ValueError("input must have at least one dimension")
+    max_label = int(max_label)
+    regions = Regions(low=1, high=max_label if max_label >= 1 else None)
+    root = reduce_regions(None, lab, {"bbox"}, regions)
+    n = max_label if max_label >= 1 else (int(root.keys[-1]) if len(root.keys) else 0)
+    out: list[tuple[slice, ...] | None] = [None] * n
+    for key, lo, hi in zip(
+        root.keys.tolist(), root.stats["bbox_lo"].tolist(), root.stats["bbox_hi"].tolist()
+    ):
+        out[key - 1] = tuple(slice(a, b) for a, b in zip(lo, hi))
+    return out
+
+
+def value_indices(arr: Any, *, ignore_value: Any = None) -> dict[Any, tuple[np.ndarray, ...]]:
+    """Indices of every distinct value, as ``scipy.ndimage.value_indices``.
+
+    Returns a dict, sorted by value, from each value (a numpy scalar of
+    ``arr``'s dtype) to the tuple of index arrays of its pixels in C order.
+    The result is several times the size of ``arr`` and is built in memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((6, 6), dtype=int)
+    >>> a[2:4, 2:4] = 1
+    >>> a[4, 4] = 1
+    >>> a[:2, :3] = 2
+    >>> a[0, 5] = 3
+    >>> v = value_indices(a, ignore_value=0)
+    >>> [int(k) for k in v]
+    [1, 2, 3]
+    >>> [i.tolist() for i in v[1]]
+    [[2, 2, 3, 3, 4], [2, 3, 2, 3, 4]]
+    """
+    lab = as_dask(arr, "arr")
+    if lab.dtype.kind not in "iu":
+        raise ValueError("Parameter 'arr' must be an integer array")
+    ignore = None if ignore_value is None else lab.dtype.type(ignore_value)
+    root = reduce_regions(None, lab, {"gather"}, Regions(ignore=ignore))
+    keys, raster, _ = root.gathered  # type: ignore[misc]
+    order = np.lexsort((raster, keys))
+    keys, raster = keys[order], raster[order]
+    starts = np.flatnonzero(np.diff(keys, prepend=keys[:1] - 1)) if len(keys) else []
+    stops = [*starts[1:], len(keys)]
+    return {
+        lab.dtype.type(keys[a]): np.unravel_index(raster[a:b], lab.shape)
+        for a, b in zip(starts, stops)
+    }
