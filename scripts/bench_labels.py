@@ -34,6 +34,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,7 +219,7 @@ def dask_image_time(kind: str, folder: str, chunks: int, n: int, limit: float) -
 
 
 def run_dataset(
-    name: str, shape: tuple[int, ...], chunks: int, n_objects: int, args: Any, client: Any
+    name: str, shape: tuple[int, ...], chunks: int, n_objects: int, args: Any
 ) -> list[Row]:
     mask = bigimg.datasets.blobs(shape, n_objects=n_objects, chunks=chunks, seed=1).compute()
     image = bigimg.datasets.natural(shape, chunks=chunks, seed=2, dtype="float32").compute()
@@ -273,10 +274,15 @@ def run_dataset(
         rows.append(row)
         print("  find_objects, region table done", file=sys.stderr)
 
-    if client is not None:
-        with dask.config.set(scheduler=client):
-            cmask = client.persist(dmask)
-            cimage, clabels = client.persist(dimage), client.persist(dlabels)
+    if not args.no_cluster:  # started after the in-process runs, so it never idles beside them
+        with (
+            bigimg.cluster.connect(n_workers=N_WORKERS) as client,
+            dask.config.set(scheduler=client),
+        ):
+            with warnings.catch_warnings():  # the data travels once, in the graph
+                warnings.simplefilter("ignore", UserWarning)
+                cmask = client.persist(dmask)
+                cimage, clabels = client.persist(dimage), client.persist(dlabels)
 
             def cluster_label() -> int:
                 lab, count = bnd.label(cmask)
@@ -334,15 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         f"cluster = {N_WORKERS} worker processes x 1 thread; memory = extra GiB at peak"
     )
     rows: list[Row] = []
-    client = None
-    if not args.no_cluster:
-        client = bigimg.cluster.connect(n_workers=N_WORKERS)
-    try:
-        for name, (shape, chunks, n_objects) in sizes.items():
-            rows += run_dataset(name, shape, chunks, n_objects, args, client)
-    finally:
-        if client is not None:
-            client.close()
+    for name, (shape, chunks, n_objects) in sizes.items():
+        rows += run_dataset(name, shape, chunks, n_objects, args)
 
     header = (
         f"{'data':<5}| {'operation':<14}| {'scipy s':>8} | {'GiB':>5} | {'threads s':>9} | "
