@@ -1,6 +1,19 @@
 """scipy.ndimage on dask arrays: same names, signatures and results."""
 
 from bigimg._local import fused
+from bigimg.ndimage.binary_morphology import (
+    binary_closing,
+    binary_dilation,
+    binary_erosion,
+    binary_hit_or_miss,
+    binary_opening,
+)
+from bigimg.ndimage.binary_reconstruction import binary_fill_holes, binary_propagation
+from bigimg.ndimage.distance import (
+    distance_transform_bf,
+    distance_transform_cdt,
+    distance_transform_edt,
+)
 from bigimg.ndimage.filters import (
     convolve,
     convolve1d,
@@ -42,6 +55,18 @@ from bigimg.ndimage.measurements import (
     sum_labels,
     variance,
 )
+from bigimg.ndimage.morphology import (
+    black_tophat,
+    generate_binary_structure,
+    grey_closing,
+    grey_dilation,
+    grey_erosion,
+    grey_opening,
+    iterate_structure,
+    morphological_gradient,
+    morphological_laplace,
+    white_tophat,
+)
 from bigimg.ndimage.rank_filters import (
     generic_filter,
     generic_filter1d,
@@ -57,11 +82,22 @@ from bigimg.ndimage.rank_filters import (
 from bigimg.ndimage.regions import find_objects, region_table, value_indices, write_table
 
 __all__ = [
+    "binary_closing",
+    "binary_dilation",
+    "binary_erosion",
+    "binary_fill_holes",
+    "binary_hit_or_miss",
+    "binary_opening",
+    "binary_propagation",
+    "black_tophat",
     "center_of_mass",
     "convolve",
     "convolve1d",
     "correlate",
     "correlate1d",
+    "distance_transform_bf",
+    "distance_transform_cdt",
+    "distance_transform_edt",
     "extrema",
     "find_objects",
     "fourier_ellipsoid",
@@ -73,11 +109,17 @@ __all__ = [
     "gaussian_filter1d",
     "gaussian_gradient_magnitude",
     "gaussian_laplace",
+    "generate_binary_structure",
     "generic_filter",
     "generic_filter1d",
     "generic_gradient_magnitude",
     "generic_laplace",
+    "grey_closing",
+    "grey_dilation",
+    "grey_erosion",
+    "grey_opening",
     "histogram",
+    "iterate_structure",
     "label",
     "labeled_comprehension",
     "laplace",
@@ -93,6 +135,8 @@ __all__ = [
     "minimum_filter",
     "minimum_filter1d",
     "minimum_position",
+    "morphological_gradient",
+    "morphological_laplace",
     "percentile_filter",
     "prewitt",
     "rank_filter",
@@ -109,5 +153,6 @@ __all__ = [
     "value_indices",
     "variance",
     "vectorized_filter",
+    "white_tophat",
     "write_table",
 ]

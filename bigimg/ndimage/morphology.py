@@ -1,0 +1,362 @@
+"""Grey morphology of scipy.ndimage on dask arrays, and what all morphology shares.
+
+Every operation here is local: its reach follows from the footprint (or
+structure, or size) and the origin (reflected for dilation, as scipy
+reflects the footprint), and one overlap pass computes it
+(:func:`bigimg._local.apply`), whatever the number of scipy's passes inside:
+the block holds the sum of their reaches (opening, closing, top-hats) or the
+larger one (gradient, Laplace), and scipy's own function runs on it
+(:func:`call_inside`), so results are scipy's for every chunking and mode.
+
+:func:`call_inside` is the block function of every multi-pass morphology
+operation (binary ones included): it runs scipy on the part of the extended
+block that lies inside the array, so scipy extends the array edge itself,
+pass after pass, exactly as on the whole array.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.ndimage as ndi
+from scipy.ndimage import generate_binary_structure, iterate_structure
+
+from bigimg import _halo
+from bigimg._local import LocalOp, apply
+from bigimg._overlap import Frame
+from bigimg.ndimage._inputs import as_input, check_output, per_axis, scipy_dry_run
+from bigimg.ndimage.rank_filters import _single_mode_rules
+
+__all__ = [
+    "black_tophat",
+    "generate_binary_structure",
+    "grey_closing",
+    "grey_dilation",
+    "grey_erosion",
+    "grey_opening",
+    "iterate_structure",
+    "morphological_gradient",
+    "morphological_laplace",
+    "white_tophat",
+]
+
+
+# --- shared by binary and grey morphology ---------------------------------------------------
+
+
+def call_inside(
+    *blocks: np.ndarray, frame: Frame, func: Callable[..., Any], kwargs: dict
+) -> np.ndarray:
+    """``func(*blocks, **kwargs)`` on the part of the blocks inside the array.
+
+    Along every axis whose rule is not 'wrap', positions past the true array
+    border (an axis shorter than the reach, extended by the engine) are cut
+    off first: scipy then meets the array's own edge and extends it by its
+    mode (or ``border_value``) at every pass, as on the whole array. 'wrap'
+    axes keep their periodic extension. When the result is the chunk's
+    (``frame.final``) it is returned cropped to the chunk, C-contiguous (a
+    strided view would make every later copy of it slow); otherwise in the
+    extended shape (the cut positions are never part of a chunk).
+    """
+    shape = blocks[0].shape
+    index = []
+    for plan, rule, length in zip(frame.axes, frame.rules, shape):
+        if rule == "wrap":
+            index.append(slice(0, length))
+        else:
+            index.append(slice(max(0, -plan.start), min(length, plan.n - plan.start)))
+    cut = tuple(index)
+    whole = all(s.start == 0 and s.stop == n for s, n in zip(cut, shape))
+    out = np.asarray(func(*(blocks if whole else (b[cut] for b in blocks)), **kwargs))
+    if frame.final:
+        own = tuple(
+            slice(p.trim.start - c.start, p.trim.stop - c.start) for p, c in zip(frame.axes, cut)
+        )
+        return np.ascontiguousarray(out[own])
+    if whole:
+        return out
+    full = np.zeros(shape, out.dtype)
+    full[cut] = out
+    return full
+
+
+def whole_short_axes(
+    depth: _halo.Depth, shape: Sequence[int], rules: Sequence[str]
+) -> _halo.Depth:
+    """``depth``, widened to ``n - 1`` on each side of an axis shorter than its
+    window (non-'wrap'): every block then holds the whole axis once
+    :func:`call_inside` cuts the engine's extension off, so scipy's
+    reflections read real pixels only."""
+    out = []
+    for (before, after), n, rule in zip(depth, shape, rules):
+        if rule != "wrap" and (before or after) and n < before + after + 1:
+            before, after = max(before, n - 1), max(after, n - 1)
+        out.append((before, after))
+    return tuple(out)
+
+
+def expand_kernel(
+    shape: Sequence[int], origin: Sequence[int], ndim: int, axes: Sequence[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A kernel over ``axes`` as scipy places it in an ``ndim``-D image: the
+    kernel's dimensions fill the filtered axes in increasing order
+    (``np.expand_dims`` at the others), origins go to ``axes`` in their order."""
+    full_shape = [1] * ndim
+    for ax, n in zip(sorted(axes), shape):
+        full_shape[ax] = int(n)
+    full_origin = [0] * ndim
+    for ax, o in zip(axes, origin):
+        full_origin[ax] = int(o)
+    return tuple(full_shape), tuple(full_origin)
+
+
+def kernel_depth(
+    shape: Sequence[int], origin: Sequence[int], ndim: int, axes: Sequence[int], name: str
+) -> _halo.Depth:
+    """Reach of one pass of a kernel of ``shape`` (over ``axes``) shifted by ``origin``."""
+    full_shape, full_origin = expand_kernel(shape, origin, ndim, axes)
+    try:
+        return _halo.kernel(full_shape, full_origin)
+    except ValueError as exc:
+        raise ValueError(f"{name}={tuple(origin)}: {exc}") from None
+
+
+def mirror(depth: _halo.Depth) -> _halo.Depth:
+    """The reach of the reflected kernel (dilation's, for an erosion's reach)."""
+    return tuple((after, before) for before, after in depth)
+
+
+def check_origin(origin: Any, n: int, name: str = "origin") -> tuple[int, ...]:
+    values = per_axis(0 if origin is None else origin, n, name)
+    try:
+        return tuple(int(np.asarray(v).item()) if np.ndim(v) else int(v) for v in values)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}={origin!r} must be integers") from None
+
+
+# --- grey morphology ------------------------------------------------------------------------
+
+
+def _kernel_shape(size: Any, footprint: Any, structure: Any, n: int) -> tuple[int, ...]:
+    """The window scipy uses: footprint's shape, else structure's, else size."""
+    if footprint is not None:
+        fp = np.asarray(footprint)
+        if fp.ndim != n:
+            raise ValueError(f"footprint has {fp.ndim} dimensions; the filter runs over {n} axes")
+        return fp.shape
+    if structure is not None:
+        st = np.asarray(structure)
+        if st.ndim != n:
+            raise ValueError(f"structure has {st.ndim} dimensions; the filter runs over {n} axes")
+        return st.shape
+    if size is None:
+        raise ValueError("size, footprint, or structure must be specified")
+    sizes = per_axis(size, n, "size")
+    for s in sizes:
+        if not isinstance(s, int | np.integer) or s < 1:
+            raise ValueError(f"size={size!r} must be positive integers")
+    return tuple(int(s) for s in sizes)
+
+
+def _grey(
+    name: str,
+    scipy_func: Callable[..., Any],
+    input: Any,
+    size: Any,
+    footprint: Any,
+    structure: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    axes: Any,
+    passes: str,
+) -> Any:
+    """A grey operation as one overlap pass running ``scipy_func`` on each block.
+
+    ``passes`` names the chain of the operation: 'erosion', 'dilation',
+    'sequence' (one then the other: opening, closing, top-hats) or 'side by
+    side' (both on the input: gradient, Laplace).
+    """
+    image = as_input(input)
+    axes_t = _halo.normalize_axes(axes, image.ndim)
+    n = len(axes_t)
+    if size is not None and footprint is not None:  # scipy ignores size: say it once
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+        size = None
+    shape = _kernel_shape(size, footprint, structure, n)
+    origins = check_origin(origin, n)
+    kwargs = dict(
+        size=size,
+        footprint=footprint,
+        structure=structure,
+        output=check_output(output),
+        mode=mode,
+        cval=cval,
+        origin=origin,
+        axes=axes,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dtype = scipy_dry_run(scipy_func, image, **kwargs)
+    rules = _single_mode_rules(image.ndim, axes_t, mode)
+    # scipy places footprints in sorted axis order but separable sizes in the
+    # order of ``axes``: take the larger reach of both placements
+    erosion = _halo.maximum(
+        kernel_depth(shape, origins, image.ndim, axes_t, "origin"),
+        _halo.along(image.ndim, axes_t, _halo.kernel(shape, origins)),
+    )
+    depth = {
+        "erosion": erosion,
+        "dilation": mirror(erosion),
+        "sequence": _halo.add(erosion, mirror(erosion)),
+        "side by side": _halo.maximum(erosion, mirror(erosion)),
+    }[passes]
+    depth = whole_short_axes(depth, image.shape, rules)
+    func = functools.partial(call_inside, func=scipy_func, kwargs=kwargs)
+    op = LocalOp(name, func, depth, tuple(rules), 0, np.dtype(dtype), (name, kwargs))
+    return apply(op, image)
+
+
+def grey_erosion(
+    input: Any,
+    size: Any = None,
+    footprint: Any = None,
+    structure: Any = None,
+    output: Any = None,
+    mode: Any = "reflect",
+    cval: float = 0.0,
+    origin: Any = 0,
+    *,
+    axes: Any = None,
+) -> Any:
+    """Grey erosion; equals ``scipy.ndimage.grey_erosion`` for every chunking and mode.
+
+    Parameters are scipy's; ``output`` is a dtype. scipy's minimum filter
+    (with ``structure``: minus the structure's values) runs on each block.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.random.default_rng(0).integers(0, 9, (20, 30))
+    >>> y = grey_erosion(da.from_array(x, chunks=7), footprint=np.eye(3), mode="wrap")
+    >>> bool((y.compute() == ndi.grey_erosion(x, footprint=np.eye(3), mode="wrap")).all())
+    True
+    """
+    return _grey(
+        "grey_erosion",
+        ndi.grey_erosion,
+        input,
+        size,
+        footprint,
+        structure,
+        output,
+        mode,
+        cval,
+        origin,
+        axes,
+        "erosion",
+    )
+
+
+def grey_dilation(
+    input: Any,
+    size: Any = None,
+    footprint: Any = None,
+    structure: Any = None,
+    output: Any = None,
+    mode: Any = "reflect",
+    cval: float = 0.0,
+    origin: Any = 0,
+    *,
+    axes: Any = None,
+) -> Any:
+    """Grey dilation; equals ``scipy.ndimage.grey_dilation`` for every chunking and mode.
+
+    Parameters are scipy's; ``output`` is a dtype. Its reach is the erosion's,
+    mirrored (scipy reflects the footprint and shifts the origin).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.zeros((7, 7), dtype=int)
+    >>> x[1, 1], x[4, 4], x[2, 5] = 1, 2, 3
+    >>> y = grey_dilation(da.from_array(x, chunks=3), size=(3, 3))
+    >>> bool((y.compute() == ndi.grey_dilation(x, size=(3, 3))).all())
+    True
+    """
+    return _grey(
+        "grey_dilation",
+        ndi.grey_dilation,
+        input,
+        size,
+        footprint,
+        structure,
+        output,
+        mode,
+        cval,
+        origin,
+        axes,
+        "dilation",
+    )
+
+
+def _composite(name: str, scipy_func: Callable[..., Any], passes: str) -> Callable[..., Any]:
+    def op(
+        input: Any,
+        size: Any = None,
+        footprint: Any = None,
+        structure: Any = None,
+        output: Any = None,
+        mode: Any = "reflect",
+        cval: float = 0.0,
+        origin: Any = 0,
+        *,
+        axes: Any = None,
+    ) -> Any:
+        return _grey(
+            name,
+            scipy_func,
+            input,
+            size,
+            footprint,
+            structure,
+            output,
+            mode,
+            cval,
+            origin,
+            axes,
+            passes,
+        )
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"""Equals ``scipy.ndimage.{name}`` for every chunking and mode.
+
+    One overlap pass whose halo holds both of scipy's passes; scipy's own
+    ``{name}`` runs on each block. Parameters are scipy's (``output`` is a dtype).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.random.default_rng(0).integers(0, 50, (24, 18)).astype(np.uint8)
+    >>> y = {name}(da.from_array(x, chunks=5), size=(3, 2), mode="mirror")
+    >>> bool((y.compute() == ndi.{name}(x, size=(3, 2), mode="mirror")).all())
+    True
+    """
+    return op
+
+
+grey_opening = _composite("grey_opening", ndi.grey_opening, "sequence")
+grey_closing = _composite("grey_closing", ndi.grey_closing, "sequence")
+white_tophat = _composite("white_tophat", ndi.white_tophat, "sequence")
+black_tophat = _composite("black_tophat", ndi.black_tophat, "sequence")
+morphological_gradient = _composite(
+    "morphological_gradient", ndi.morphological_gradient, "side by side"
+)
+morphological_laplace = _composite(
+    "morphological_laplace", ndi.morphological_laplace, "side by side"
+)
