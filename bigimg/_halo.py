@@ -17,6 +17,7 @@ __all__ = [
     "Depth",
     "add",
     "along",
+    "footprint",
     "kernel",
     "normalize_axes",
     "radius",
@@ -64,6 +65,29 @@ def kernel(shape: Sequence[int], origin: Sequence[int]) -> Depth:
             )
         out.append((max(before, 0), max(after, 0)))
     return tuple(out)
+
+
+def footprint(
+    shape: Sequence[int], origin: Sequence[int], ndim: int, axes: Sequence[int]
+) -> Depth:
+    """Depth of a kernel of ``shape`` over ``axes`` of an ``ndim``-D image.
+
+    scipy places an N-D footprint's dimensions on the filtered axes in
+    increasing order, but origins (and a separable filter's sizes) in the
+    order of ``axes``: the larger reach of both placements covers either.
+    """
+    placed = [1] * ndim
+    for ax, n in zip(sorted(axes), shape):
+        placed[ax] = int(n)
+    origins = [0] * ndim
+    for ax, o in zip(axes, origin):
+        origins[ax] = int(o)
+    return maximum(kernel(placed, origins), along(ndim, axes, kernel(shape, origin)))
+
+
+def mirror(depth: Depth) -> Depth:
+    """The reach of the reflected kernel (a dilation's, for an erosion's reach)."""
+    return tuple((after, before) for before, after in depth)
 
 
 def radius(radii: Sequence[int]) -> Depth:

@@ -428,3 +428,17 @@ def test_every_scipy_filter_is_exported() -> None:
         ours_params = list(inspect.signature(ours).parameters)
         theirs_params = list(inspect.signature(theirs).parameters)
         assert ours_params[: len(theirs_params)] == theirs_params, name
+
+
+@pytest.mark.parametrize("name", ["minimum_filter", "maximum_filter", "median_filter"])
+@pytest.mark.parametrize("axes", [(2, 0), (0, 2), (1, 2, 0)])
+def test_footprint_over_unsorted_axes(name: str, axes: tuple[int, ...]) -> None:
+    """scipy places footprint dimensions on the axes in increasing order, origins in
+    the given order: the reach must cover both."""
+    x = np.random.default_rng(4).standard_normal((12, 5, 12))
+    footprint = np.array([[1, 0, 1, 1, 1]]).T
+    if len(axes) == 3:
+        footprint = footprint[:, :, None] * np.ones((1, 1, 3), bool)
+    expected = getattr(ndi, name)(x, footprint=footprint, axes=axes)
+    got = getattr(bnd, name)(da.from_array(x, chunks=3), footprint=footprint, axes=axes)
+    np.testing.assert_array_equal(got.compute(), expected, strict=True)

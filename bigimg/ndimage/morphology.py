@@ -117,17 +117,12 @@ def expand_kernel(
 def kernel_depth(
     shape: Sequence[int], origin: Sequence[int], ndim: int, axes: Sequence[int], name: str
 ) -> _halo.Depth:
-    """Reach of one pass of a kernel of ``shape`` (over ``axes``) shifted by ``origin``."""
-    full_shape, full_origin = expand_kernel(shape, origin, ndim, axes)
+    """Reach of one pass of a kernel of ``shape`` (over ``axes``) shifted by ``origin``
+    (:func:`bigimg._halo.footprint`); a bad origin is named ``name``."""
     try:
-        return _halo.kernel(full_shape, full_origin)
+        return _halo.footprint(shape, origin, ndim, axes)
     except ValueError as exc:
         raise ValueError(f"{name}={tuple(origin)}: {exc}") from None
-
-
-def mirror(depth: _halo.Depth) -> _halo.Depth:
-    """The reach of the reflected kernel (dilation's, for an erosion's reach)."""
-    return tuple((after, before) for before, after in depth)
 
 
 def check_origin(origin: Any, n: int, name: str = "origin") -> tuple[int, ...]:
@@ -204,17 +199,12 @@ def _grey(
         warnings.simplefilter("ignore")
         dtype = scipy_dry_run(scipy_func, image, **kwargs)
     rules = _single_mode_rules(image.ndim, axes_t, mode)
-    # scipy places footprints in sorted axis order but separable sizes in the
-    # order of ``axes``: take the larger reach of both placements
-    erosion = _halo.maximum(
-        kernel_depth(shape, origins, image.ndim, axes_t, "origin"),
-        _halo.along(image.ndim, axes_t, _halo.kernel(shape, origins)),
-    )
+    erosion = kernel_depth(shape, origins, image.ndim, axes_t, "origin")
     depth = {
         "erosion": erosion,
-        "dilation": mirror(erosion),
-        "sequence": _halo.add(erosion, mirror(erosion)),
-        "side by side": _halo.maximum(erosion, mirror(erosion)),
+        "dilation": _halo.mirror(erosion),
+        "sequence": _halo.add(erosion, _halo.mirror(erosion)),
+        "side by side": _halo.maximum(erosion, _halo.mirror(erosion)),
     }[passes]
     depth = whole_short_axes(depth, image.shape, rules)
     func = functools.partial(call_inside, func=scipy_func, kwargs=kwargs)

@@ -56,7 +56,7 @@ def _footprint(size: Any, footprint: Any, n: int) -> np.ndarray:
 
 def _nd_depth(ndim: int, axes_t: Sequence[int], shape: Sequence[int], origin: Any) -> _halo.Depth:
     origins = per_axis(0 if origin is None else origin, len(axes_t), "origin")
-    return _halo.along(ndim, axes_t, _halo.kernel(shape, [int(o) for o in origins]))
+    return _halo.footprint(shape, [int(o) for o in origins], ndim, axes_t)
 
 
 #: vectorized_filter pads with np.pad and maps 'grid-mirror' to np.pad's 'reflect',
