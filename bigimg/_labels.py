@@ -4,12 +4,13 @@
 the result is identical to ``scipy.ndimage.label`` on the whole array, for
 every chunking:
 
-1. **Local.** Every block is labelled on its own with scipy (no offsets
-   chained from block to block). For each local label the block reports one
-   number: the global raster (C-order) index of its first pixel. Local ids
-   follow raster order inside the block, and raster order inside a box is
-   global raster order restricted to it, so that pixel is also the label's
-   first pixel in the whole array.
+1. **Local.** Every block is labelled on its own (no offsets chained from
+   block to block) by :func:`bigimg._components.label_block`, which also
+   reports, for each local label, the raster index of its first pixel; it
+   becomes a global raster (C-order) index here. Local ids follow raster
+   order inside the block, and raster order inside a box is global raster
+   order restricted to it, so that pixel is also the label's first pixel in
+   the whole array.
 2. **Faces.** Between two neighbouring rows of blocks along an axis, only the
    last plane of the lower blocks and the first plane of the upper ones can
    connect. For each block a task takes its last plane along the axis and the
@@ -29,7 +30,8 @@ every chunking:
 Steps 1-3 run when :func:`merge_labels` is called (scipy returns the number
 of labels eagerly, and it needs them); only the small per-block summaries and
 the face pairs are kept. The returned label image is lazy: each block is
-labelled again and mapped through its slice of the table.
+labelled again and its pixels written straight through its slice of the table
+(:func:`bigimg._components.label_block_mapped`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from bigimg._components import BlockLabels, label_block, label_block_mapped
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
 
@@ -84,37 +88,27 @@ def label_dtype(size: int) -> np.dtype:
 _SHIFT = 32
 
 
-def _local(block: np.ndarray, structure: np.ndarray) -> np.ndarray:
-    out = np.empty(block.shape, np.int64 if block.size >= 2**31 - 2 else np.int32)
-    ndi.label(block, structure, output=out)
-    return out
-
-
 def _first_pixels(
-    labels: np.ndarray, offset: tuple[int, ...], shape: tuple[int, ...]
+    local: BlockLabels, offset: tuple[int, ...], shape: tuple[int, ...]
 ) -> np.ndarray:
     """Global raster index of each local label's first pixel (int64, by local id)."""
-    flat = labels.reshape(-1)
-    where = np.flatnonzero(flat)
-    if where.size == 0:
-        return np.empty(0, np.int64)
-    ids = flat[where]
-    # local ids appear in raster order: each first appearance raises the running maximum
-    new = np.empty(ids.shape, bool)
-    new[0] = True
-    np.greater(ids[1:], np.maximum.accumulate(ids)[:-1], out=new[1:])
-    local = np.unravel_index(where[new], labels.shape)
-    coords = tuple(c + o for c, o in zip(local, offset))
-    return np.ravel_multi_index(coords, shape).astype(np.int64)
+    coords = np.unravel_index(local.starts, local.provisional.shape)
+    return np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offset)), shape).astype(
+        np.int64
+    )
 
 
 def _plane(
-    labels: np.ndarray, axis: int, last: bool, crop: tuple[slice, ...], ordinal: int
+    local: BlockLabels,
+    axis: int,
+    last: bool,
+    crop: tuple[slice, ...],
+    ordinal: int,
 ) -> np.ndarray:
     """One plane of a block's local labels along ``axis``, cropped across it, coded."""
     index = list(crop)
-    index[axis] = slice(labels.shape[axis] - 1, None) if last else slice(0, 1)
-    plane = labels[tuple(index)].astype(np.int64)
+    index[axis] = slice(local.provisional.shape[axis] - 1, None) if last else slice(0, 1)
+    plane = local.labels(tuple(index)).astype(np.int64)
     plane[plane > 0] += ordinal << _SHIFT
     return plane
 
@@ -152,10 +146,6 @@ def _face_pairs(
     return np.unique(np.concatenate(found), axis=0)
 
 
-def _relabel_block(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
-    return table[labels]
-
-
 # --- the engine -----------------------------------------------------------------------------
 
 
@@ -179,7 +169,7 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
     plane_name, face_name = f"label-plane-{token}", f"label-face-{token}"
     layer: dict[Any, Any] = {}
     for b in blocks:
-        layer[(local_name, *b)] = (_local, (image.name, *b), structure)
+        layer[(local_name, *b)] = (label_block, (image.name, *b), structure)
         offset = tuple(starts[ax][i] for ax, i in enumerate(b))
         layer[(summary_name, *b)] = (_first_pixels, (local_name, *b), offset, shape)
     faces = []
@@ -267,11 +257,7 @@ def relabelled(image: da.Array, structure: np.ndarray, table: LabelTable, dtype:
     token = tokenize(image.name, structure, dtype, table.count)
     name = f"label-{token}"
     layer = {
-        (name, *b): (
-            _relabel_block,
-            (_local, (image.name, *b), structure),
-            t.astype(dtype),
-        )
+        (name, *b): (label_block_mapped, (image.name, *b), structure, t.astype(dtype))
         for b, t in table.tables.items()
     }
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])

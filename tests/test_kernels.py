@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bigimg import _kernels
+from bigimg import _components, _kernels
 from bigimg._lines import _running_step
 from tests.strategies import MODES
 
@@ -196,3 +196,27 @@ def test_rank_filter(data: Any) -> None:
     assert got is not None
     expected = ndi.rank_filter(x, rank, footprint=footprint, mode=mode, cval=cval, origin=origins)
     same(expected, got)
+
+
+@given(data=st.data())
+def test_block_components(compiled: bool, data: Any) -> None:
+    """One block's components: scipy's ids, each id's first pixel, and the fused
+    lookup, for any dtype, memory layout and symmetric structure."""
+    ndim = data.draw(st.integers(1, 4))
+    shape = data.draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, max_side=9))
+    dtype = data.draw(st.sampled_from(["bool", "uint8", "int64", "float32"]))
+    special = {"bool": [False, True], "float32": [0.0, -0.0, np.nan, 1.5]}.get(dtype, [0, 1, 2])
+    x = data.draw(hnp.arrays(dtype, shape, elements=st.sampled_from(special)))
+    if data.draw(st.booleans()):  # a view of another layout: transposed, reversed
+        x = x.T[(slice(None, None, -1),) * ndim]
+    half = data.draw(hnp.arrays(bool, (3,) * ndim))
+    structure = half | half[(slice(None, None, -1),) * ndim]
+    expected, n = ndi.label(x, structure)
+    found = _components.label_block(x, structure)
+    np.testing.assert_array_equal(found.labels(), expected)
+    firsts = [np.flatnonzero(expected == k)[0] for k in range(1, n + 1)]
+    np.testing.assert_array_equal(found.starts, firsts)
+    table = data.draw(hnp.arrays("int16", n + 1, elements=st.integers(-99, 99)))
+    mapped = _components.label_block_mapped(x, structure, table)
+    assert mapped.dtype == table.dtype
+    np.testing.assert_array_equal(mapped, table[expected])

@@ -31,6 +31,7 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _labels
+from bigimg._components import label_block_mapped
 from bigimg._local import LocalOp, apply
 from bigimg._overlap import call_inside, whole_short_axes
 from bigimg.ndimage._inputs import as_dask, check_output
@@ -273,7 +274,7 @@ def _seeded_ids(
 ) -> np.ndarray:
     if not seeds.any():
         return np.empty(0, table.dtype)
-    return np.unique(table[_labels._local(region, structure)[seeds]])
+    return np.unique(label_block_mapped(region, structure, table)[seeds])
 
 
 def _looked_up_block(
@@ -282,7 +283,7 @@ def _looked_up_block(
     lookup = flags[table]  # by local label
     if invert:
         lookup = ~lookup
-    return lookup[_labels._local(region, structure)]
+    return label_block_mapped(region, structure, lookup)
 
 
 def _uniform_block(region: np.ndarray, seeded: bool, invert: bool) -> np.ndarray:

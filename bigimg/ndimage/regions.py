@@ -234,11 +234,15 @@ def find_objects(input: Any, max_label: int = 0) -> list[tuple[slice, ...] | Non
     regions = Regions(low=1, high=max_label if max_label >= 1 else None)
     root = reduce_regions(None, lab, {"bbox"}, regions)
     n = max_label if max_label >= 1 else (int(root.keys[-1]) if len(root.keys) else 0)
+    lo, hi = root.stats["bbox_lo"], root.stats["bbox_hi"]
+    per_axis = [list(map(slice, lo[:, ax].tolist(), hi[:, ax].tolist())) for ax in range(lab.ndim)]
+    boxes: list[tuple[slice, ...] | None] = list(zip(*per_axis))  # tuples built in C
+    keys = root.keys
+    if len(keys) == n and (n == 0 or (keys[0] == 1 and keys[-1] == n)):
+        return boxes  # every label present
     out: list[tuple[slice, ...] | None] = [None] * n
-    for key, lo, hi in zip(
-        root.keys.tolist(), root.stats["bbox_lo"].tolist(), root.stats["bbox_hi"].tolist()
-    ):
-        out[key - 1] = tuple(slice(a, b) for a, b in zip(lo, hi))
+    for key, box in zip(keys.tolist(), boxes):
+        out[key - 1] = box
     return out
 
 
