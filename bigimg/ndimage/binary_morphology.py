@@ -17,6 +17,7 @@ see :mod:`bigimg.ndimage.binary_reconstruction`.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -233,6 +234,8 @@ def run_binary(
     how that path reads the mask after its first iteration. bigimg's blocks
     have such an axis only when the array has it.
     """
+    if mask is None and func in (ndi.binary_erosion, ndi.binary_dilation):
+        return _iterated(func is ndi.binary_dilation, x, iterations, **kwargs)
     short = guard is not None and any(n < s for n, s in zip(x.shape, guard))
     if not short or iterations == 1:
         return func(x, iterations=iterations, mask=mask, **kwargs)
@@ -242,6 +245,76 @@ def run_binary(
             mask = np.asarray(mask).astype(np.int8) != 0
     later = {**kwargs, "brute_force": True}
     return func(first, iterations=iterations - 1, mask=mask, **later)
+
+
+def _iterated(
+    dilate: bool,
+    x: np.ndarray,
+    iterations: int,
+    *,
+    structure: np.ndarray,
+    border_value: Any,
+    origin: tuple[int, ...],
+    axes: Any,
+    brute_force: bool = False,
+) -> np.ndarray:
+    """scipy's unmasked binary erosion or dilation, ``iterations`` times, by whole-array logic.
+
+    scipy defines one erosion as the AND, and one dilation as the OR, of the
+    input at every offset of the window (the reflected structure for a
+    dilation), pixels outside the array being ``border_value``; ``iterations``
+    repeat it (``brute_force`` changes the speed, not the result). Here each
+    offset is one vectorised AND or OR of a shifted view. A window that is a
+    product of per-axis offsets (a box, whatever its origin) is applied axis
+    by axis: AND (OR) over a product is the AND (OR) of ANDs (ORs), and a
+    pixel outside the array along one axis has only border values in its
+    line along any other axis, so the border stays ``border_value`` between
+    the axes too.
+    """
+    axes_t = _halo.normalize_axes(axes, x.ndim)
+    effective = _reflected(structure, origin) if dilate else (structure, origin)
+    passes = _by_axis(_window(*effective, x.ndim, axes_t))
+    current = x != 0
+    for _ in range(iterations):
+        for steps in passes:
+            current = _shifted_logic(current, steps, dilate, bool(border_value))
+    return current
+
+
+def _by_axis(window: np.ndarray) -> list[np.ndarray]:
+    """The window's offsets as successive passes: one per axis for a product window."""
+    if len(window) == 0:
+        return [window]
+    per_axis = [np.unique(window[:, ax]) for ax in range(window.shape[1])]
+    if math.prod(len(p) for p in per_axis) != len(window):
+        return [window]
+    passes = []
+    for axis, offsets in enumerate(per_axis):
+        if len(offsets) > 1 or offsets[0] != 0:
+            steps = np.zeros((len(offsets), window.shape[1]), np.int64)
+            steps[:, axis] = offsets
+            passes.append(steps)
+    return passes or [window]
+
+
+def _shifted_logic(x: np.ndarray, steps: np.ndarray, dilate: bool, border: bool) -> np.ndarray:
+    """OR (dilate) or AND of ``x`` shifted by every step, pixels outside being ``border``."""
+    combine = np.logical_or if dilate else np.logical_and
+    out = np.full(x.shape, not dilate)
+    for step in steps.tolist():
+        dst, src = [], []
+        for d, n in zip(step, x.shape):
+            dst.append(slice(max(0, -d), max(0, min(n, n - d))))
+            src.append(slice(max(0, d), max(0, min(n, n + d))))
+        combine(out[tuple(dst)], x[tuple(src)], out=out[tuple(dst)])
+        if border != dilate:  # AND with true, OR with false: the border changes nothing
+            continue
+        for axis, d in enumerate(step):  # pixels whose neighbour is outside the array
+            if d:
+                strip = [slice(None)] * x.ndim
+                strip[axis] = slice(max(0, x.shape[axis] - d), None) if d > 0 else slice(0, -d)
+                out[tuple(strip)] = border
+    return out
 
 
 def _binary_block(
