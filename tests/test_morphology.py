@@ -11,9 +11,10 @@ import pytest
 import scipy.ndimage as ndi
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from bigimg._local import fused
-from bigimg.ndimage import binary_morphology, binary_reconstruction, morphology
+from bigimg.ndimage import binary_morphology, binary_reconstruction, binary_windows, morphology
 from tests.guards import raise_if_dask_computes
 from tests.strategies import MODES, chunked_arrays
 
@@ -405,3 +406,24 @@ def test_segmentation_clean_up() -> None:
     with raise_if_dask_computes():
         one_pass = fused(lambda b: bnd.binary_closing(bnd.binary_opening(b)))(lazy)
     np.testing.assert_array_equal(one_pass.compute(), expected, strict=True)
+
+
+@given(data=st.data())
+def test_whole_array_logic_equals_scipy(data: Any) -> None:
+    """The block kernel of unmasked binary erosion and dilation (shifted AND / OR,
+    product windows axis by axis) against scipy on one array: any structure,
+    boxes included, any origin, border value, iteration count and axes."""
+    ndim = data.draw(st.integers(1, 3))
+    x = data.draw(hnp.arrays(bool, hnp.array_shapes(min_dims=ndim, max_dims=ndim, max_side=9)))
+    axes = tuple(sorted(data.draw(st.sets(st.integers(0, ndim - 1), min_size=1))))
+    sshape = data.draw(hnp.array_shapes(min_dims=len(axes), max_dims=len(axes), max_side=4))
+    box = data.draw(st.booleans())
+    structure = np.ones(sshape, bool) if box else data.draw(hnp.arrays(bool, sshape))
+    origin = tuple(data.draw(st.integers(-(n // 2), (n - 1) // 2)) for n in sshape)
+    iterations = data.draw(st.integers(1, 4))
+    border = data.draw(st.integers(0, 1))
+    for func in (ndi.binary_erosion, ndi.binary_dilation):
+        kwargs = dict(structure=structure, border_value=border, origin=origin, axes=axes)
+        expected = func(x, iterations=iterations, brute_force=True, **kwargs)
+        got = binary_windows.iterated(func is ndi.binary_dilation, x, iterations, **kwargs)
+        np.testing.assert_array_equal(got, expected)
