@@ -150,8 +150,6 @@ def timed(run: Callable[[], Any], reps: int) -> tuple[Timing, Any]:
     ``REPEAT_BELOW_S``), the largest extra memory, the last result."""
     best, out = Timing(math.inf, 0.0), None
     for _ in range(reps):
-        if best.seconds > REPEAT_BELOW_S:
-            break
         out = None  # let the previous result go first
         with PeakMemory() as mem:
             base = mem.sample()
@@ -160,6 +158,8 @@ def timed(run: Callable[[], Any], reps: int) -> tuple[Timing, Any]:
             seconds = time.perf_counter() - start
         best.seconds = min(best.seconds, seconds)
         best.extra_bytes = max(best.extra_bytes, mem.peak - base)
+        if seconds > REPEAT_BELOW_S:
+            break
     return best, out
 
 
