@@ -180,9 +180,9 @@ def label_block(block: np.ndarray, structure: np.ndarray) -> BlockLabels:
     >>> found.labels()
     array([[0, 1, 0],
            [2, 0, 3],
-           [0, 4, 3]], dtype=int32)
+           [0, 3, 3]], dtype=int32)
     >>> found.starts
-    array([1, 3, 5, 7])
+    array([1, 3, 5])
     """
     if not _compiled(block):
         labels = np.empty(block.shape, provisional_dtype(block.size))

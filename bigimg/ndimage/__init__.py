@@ -37,6 +37,16 @@ from bigimg.ndimage.fourier import (
     fourier_shift,
     fourier_uniform,
 )
+from bigimg.ndimage.interpolation import (
+    affine_transform,
+    geometric_transform,
+    map_coordinates,
+    rotate,
+    shift,
+    spline_filter,
+    spline_filter1d,
+    zoom,
+)
 from bigimg.ndimage.labeling import label, relabel, relabel_sequential, remove_small_objects
 from bigimg.ndimage.measurements import (
     center_of_mass,
@@ -82,6 +92,14 @@ from bigimg.ndimage.rank_filters import (
 from bigimg.ndimage.regions import find_objects, region_table, value_indices, write_table
 
 __all__ = [
+    "affine_transform",
+    "geometric_transform",
+    "map_coordinates",
+    "rotate",
+    "shift",
+    "spline_filter",
+    "spline_filter1d",
+    "zoom",
     "binary_closing",
     "binary_dilation",
     "binary_erosion",

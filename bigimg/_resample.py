@@ -1,0 +1,264 @@
+"""The resampling engine: every output chunk interpolates from the input region it needs.
+
+scipy's geometric transforms (``affine_transform``, ``rotate``, ``zoom``,
+``shift``, ``map_coordinates``, ``geometric_transform``) all do the same two
+things: find, for each output pixel, a coordinate in the input, and evaluate
+the spline of the given order there (from the input itself for order 0 and
+1 or without prefilter, else from its spline coefficients). This module does
+both per output chunk, with scipy's own arithmetic, so results are
+bit-identical to scipy on the whole array for every chunking:
+
+1. **Coordinates.** A :class:`Mapping` computes the coordinates of a box of
+   output pixels with exactly scipy's floating-point operations (for an
+   affine matrix: ``offset[i]``, then ``+= o[j] * matrix[i, j]`` in turn;
+   for zoom and shift, per axis). It also bounds them for a box, cheaply,
+   when the graph is built.
+2. **Region.** From those bounds, each output chunk reads only the region of
+   the coefficient array that the spline's support reaches (:func:`region`),
+   extended to the array's border where coordinates leave the array, and by
+   the reflected part for mirroring modes; a chunk whose coordinates wrap
+   around (``wrap`` modes), or reflect more than once, reads the whole axis.
+3. **Interpolation.** scipy's ``map_coordinates`` (``prefilter=False``) runs
+   on the region with the coordinates moved into it. Moving by an integer
+   that is at most the coordinate is exact in floating point, so the
+   fractional parts, the spline weights and the sums are scipy's; inside the
+   region the spline never sees the region's edges, and at a true border the
+   region has the array's border, so scipy's mode handling is the same.
+
+Where scipy pads before prefiltering (``nearest`` and ``grid-constant``: 12
+pixels, ``npad``), the coefficients are computed from the same padded array and
+coordinates get the same ``+ npad``. Coefficients come from
+:func:`bigimg._lines.map_line_passes` (scipy's per-line recursive filter on
+whole lines), so they are scipy's bit for bit.
+
+The ``axes`` of a mapping are the input axes it interpolates over; the
+others pass through (``rotate`` of a volume turns planes: scipy filters and
+interpolates each plane on its own, and so does this engine).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import scipy.ndimage as ndi
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from bigimg._lines import map_line_passes
+
+__all__ = ["Mapping", "coefficients", "pad_width", "region", "resample"]
+
+Box = tuple[slice, ...]
+
+#: modes whose coordinates reflect at the border; wrap modes repeat the array
+_REFLECTING = ("mirror", "reflect", "grid-mirror")
+_CLAMPED = ("constant", "grid-constant", "nearest")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Output pixel -> input coordinate, scipy's arithmetic.
+
+    ``coordinates(box)`` gives a (len(axes), *box shape) float64 array of
+    the input coordinates (along ``axes``) of the output pixels in ``box``;
+    ``bounds(box)`` two arrays (low, high) that contain them (NaN: unknown).
+    ``axes``: the input axes interpolated; the other output axes equal the
+    input axes of the same position (same length).
+    """
+
+    coordinates: Callable[[Box], np.ndarray]
+    bounds: Callable[[Box], tuple[np.ndarray, np.ndarray]]
+    axes: tuple[int, ...]
+    token: Any
+
+
+def pad_width(order: int, mode: str, prefilter: bool) -> int:
+    """scipy's padding before the spline prefilter (its ``npad``)."""
+    return 12 if prefilter and order > 1 and mode in ("nearest", "grid-constant") else 0
+
+
+def coefficients(
+    image: da.Array, order: int, mode: str, cval: float, prefilter: bool, axes: tuple[int, ...]
+) -> tuple[da.Array, int]:
+    """What scipy interpolates: the image, or the spline coefficients of its
+    (padded) copy along ``axes``, float64; and the padding."""
+    npad = pad_width(order, mode, prefilter)
+    if not prefilter or order <= 1:
+        return image, 0
+    padded = image
+    if npad:
+        width = [(npad, npad) if ax in axes else (0, 0) for ax in range(image.ndim)]
+        if mode == "nearest":
+            padded = da.pad(image, width, mode="edge")
+        else:
+            padded = da.pad(image, width, mode="constant", constant_values=cval)
+    passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
+    return map_line_passes(padded, passes, dtype=np.float64, name="spline-filter"), npad
+
+
+def region(low: float, high: float, n: int, order: int, mode: str) -> tuple[int, int]:
+    """The [start, stop) of an axis of length ``n`` that interpolation at
+    coordinates in [low, high] reads (see the module doc)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or n <= order + 2:
+        return 0, n
+    lo, hi = math.floor(low) - order - 1, math.ceil(high) + order + 2
+    if lo >= 0 and hi <= n:
+        return lo, hi
+    if mode in _CLAMPED:
+        if hi <= 0:
+            return 0, order + 2
+        if lo >= n:
+            return n - order - 2, n
+        return max(lo, 0), min(hi, n)
+    if mode in _REFLECTING and lo > 2 - n and hi < 2 * n - 2:
+        start, stop = max(lo, 0), min(hi, n)
+        if lo < 0:
+            start, stop = 0, max(stop, min(n, 1 - lo))
+        if hi > n:
+            start, stop = min(start, max(0, 2 * n - hi - 1)), n
+        return start, stop
+    return 0, n
+
+
+def _assemble(pieces: list[Any], shape: tuple[int, ...], places: list[Box]) -> np.ndarray:
+    if len(pieces) == 1:
+        return pieces[0]
+    out = np.empty(shape, pieces[0].dtype)
+    for piece, place in zip(pieces, places):
+        out[place] = piece
+    return out
+
+
+def _interpolate(
+    values: np.ndarray,
+    start: tuple[int, ...],
+    coords: np.ndarray,
+    axes: tuple[int, ...],
+    npad: int,
+    order: int,
+    mode: str,
+    cval: float,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """scipy's interpolation of ``values`` (the region at ``start``) at ``coords``
+    (input coordinates along ``axes`` of each output pixel, in the whole array)."""
+    coords = np.array(coords, np.float64)  # a copy: it is shifted in place
+    if npad:
+        coords += npad
+    for k, ax in enumerate(axes):
+        if start[ax]:
+            coords[k] -= start[ax]  # exact: an integer no larger than the coordinate
+    kwargs = dict(order=order, mode=mode, cval=cval, prefilter=False)
+    if len(axes) == values.ndim:
+        return ndi.map_coordinates(values, coords, output=dtype, **kwargs)
+    out = np.empty(coords.shape[1:], dtype)
+    other = [ax for ax in range(values.ndim) if ax not in axes]
+    for index in product(*(range(out.shape[ax]) for ax in other)):
+        where: list[Any] = [slice(None)] * values.ndim
+        for ax, i in zip(other, index):
+            where[ax] = i
+        at = tuple(where)
+        out[at] = ndi.map_coordinates(
+            values[at], coords[(slice(None), *at)], output=dtype, **kwargs
+        )
+    return out
+
+
+def resample(
+    values: da.Array,
+    npad: int,
+    mapping: Mapping,
+    output_shape: tuple[int, ...],
+    output_chunks: tuple[tuple[int, ...], ...],
+    *,
+    order: int,
+    mode: str,
+    cval: float,
+    dtype: Any,
+    name: str,
+    coordinates: da.Array | None = None,
+) -> da.Array:
+    """The lazy output: one task per output chunk, reading its region of ``values``.
+
+    ``coordinates``: given coordinates (k, *output_shape), chunked (k whole,
+    *output_chunks), instead of ``mapping.coordinates`` (whose bounds must
+    then hold for them).
+    """
+    dtype = np.dtype(dtype)
+    token = tokenize(
+        values.name,
+        npad,
+        mapping.token,
+        output_shape,
+        output_chunks,
+        order,
+        mode,
+        cval,
+        dtype,
+        None if coordinates is None else coordinates.name,
+    )
+    out_name, piece_name = f"{name}-{token}", f"{name}-region-{token}"
+    bounds = [np.cumsum((0, *c)).tolist() for c in values.chunks]
+    layer: dict[Any, Any] = {}
+    starts = [np.cumsum((0, *c[:-1])).tolist() for c in output_chunks]
+    for index in product(*(range(len(c)) for c in output_chunks)):
+        box = tuple(
+            slice(starts[ax][i], starts[ax][i] + output_chunks[ax][i])
+            for ax, i in enumerate(index)
+        )
+        low, high = mapping.bounds(box)
+        want = []
+        for ax in range(values.ndim):
+            if ax in mapping.axes:
+                k = mapping.axes.index(ax)
+                want.append(region(low[k] + npad, high[k] + npad, values.shape[ax], order, mode))
+            else:
+                want.append((box[ax].start, box[ax].stop))
+        pieces, places = [], []
+        touched = [  # the blocks along each axis that overlap the region
+            range(
+                bisect.bisect_right(bounds[ax], a) - 1,
+                max(bisect.bisect_left(bounds[ax], z), bisect.bisect_right(bounds[ax], a)),
+            )
+            for ax, (a, z) in enumerate(want)
+        ]
+        for block in product(*touched):
+            src, dst = [], []
+            for ax, b in enumerate(block):
+                a, z = max(want[ax][0], bounds[ax][b]), min(want[ax][1], bounds[ax][b + 1])
+                src.append(slice(a - bounds[ax][b], z - bounds[ax][b]))
+                dst.append(slice(a - want[ax][0], z - want[ax][0]))
+            key = (piece_name, *index, len(pieces))
+            layer[key] = (operator.getitem, (values.name, *block), tuple(src))
+            pieces.append(key)
+            places.append(tuple(dst))
+        shape = tuple(z - a for a, z in want)
+        start = tuple(a for a, _ in want)
+        if coordinates is None:
+            coords: Any = (mapping.coordinates, box)
+        else:
+            coords = (coordinates.name, 0, *index)
+        layer[(out_name, *index)] = (
+            _interpolate,
+            (_assemble, pieces, shape, places),
+            start,
+            coords,
+            mapping.axes,
+            npad,
+            order,
+            mode,
+            cval,
+            dtype,
+        )
+    deps = [values] if coordinates is None else [values, coordinates]
+    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=deps)
+    meta = np.empty((0,) * len(output_shape), dtype)
+    return da.Array(graph, out_name, chunks=output_chunks, dtype=dtype, meta=meta)

@@ -1,0 +1,688 @@
+"""Geometric transforms and spline filters of scipy.ndimage on dask arrays.
+
+Every transform stands on the resampling engine (:mod:`bigimg._resample`):
+each output chunk reads only the input region its coordinates need and
+interpolates there with scipy's own arithmetic, so results equal scipy's on
+the whole array bit for bit, for every chunking, order, mode and prefilter.
+The spline prefilter is scipy's recursive filter run on whole lines, one
+axis at a time (:func:`bigimg._lines.map_line_passes`): exact too.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import scipy.ndimage as ndi
+from dask.array.core import normalize_chunks
+from dask.base import tokenize
+from scipy import special
+
+from bigimg._lines import map_line_passes
+from bigimg._resample import Box, Mapping, coefficients, resample
+from bigimg.ndimage._inputs import as_dask, check_output, per_axis, scipy_dry_run
+
+__all__ = [
+    "affine_transform",
+    "geometric_transform",
+    "map_coordinates",
+    "rotate",
+    "shift",
+    "spline_filter",
+    "spline_filter1d",
+    "zoom",
+]
+
+MODES = (
+    "constant",
+    "grid-constant",
+    "nearest",
+    "reflect",
+    "grid-mirror",
+    "mirror",
+    "wrap",
+    "grid-wrap",
+)
+
+
+# --- arguments ---------------------------------------------------------------------------------
+
+
+def _check_order_mode(order: Any, mode: Any) -> int:
+    if isinstance(order, bool) or not isinstance(order, int | np.integer) or not 0 <= order <= 5:
+        raise ValueError(f"order={order!r}: the spline order must be an integer from 0 to 5")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
+    return int(order)
+
+
+def _dtype(output: Any, image: da.Array) -> np.dtype:
+    dtype = check_output(output)
+    if dtype is None:
+        return image.dtype
+    if image.dtype.kind == "c" and dtype.kind != "c":  # scipy promotes it (and warns)
+        return np.promote_types(dtype, np.complex64)
+    return dtype
+
+
+def _chunks(output_chunks: Any, shape: tuple[int, ...], like: da.Array, dtype: np.dtype) -> Any:
+    """``output_chunks``, else the input's chunks (same shape) or its chunk sizes."""
+    if output_chunks is not None:
+        return normalize_chunks(output_chunks, shape, dtype=dtype)
+    if shape == like.shape:
+        return like.chunks
+    if len(shape) == like.ndim:
+        return normalize_chunks(like.chunksize, shape)
+    return normalize_chunks("auto", shape, dtype=dtype)
+
+
+def _split_complex(
+    run: Callable[[da.Array, float], da.Array], image: da.Array, cval: Any, dtype: np.dtype
+) -> da.Array:
+    """scipy transforms the real and imaginary parts of complex input apart."""
+    part = np.dtype(np.float64 if dtype.kind != "c" else dtype.type(0).real.dtype)
+    real = run(image.real, float(np.real(cval))).astype(part)
+    imag = run(image.imag, float(np.imag(cval))).astype(part)
+    return da.map_blocks(_complex, real, imag, dtype=dtype, out=dtype)
+
+
+def _complex(real: np.ndarray, imag: np.ndarray, out: np.dtype) -> np.ndarray:
+    result = np.empty(real.shape, out)
+    result.real, result.imag = real, imag
+    return result
+
+
+def _grids(box: Box) -> list[np.ndarray]:
+    """Output coordinates along each axis of ``box``, broadcastable (float64)."""
+    n = len(box)
+    return [
+        np.arange(s.start, s.stop, dtype=np.float64).reshape(
+            [-1 if k == ax else 1 for k in range(n)]
+        )
+        for ax, s in enumerate(box)
+    ]
+
+
+# --- mappings: scipy's coordinate arithmetic ---------------------------------------------------
+
+
+def _affine_mapping(matrix: np.ndarray, offset: np.ndarray, axes: tuple[int, ...]) -> Mapping:
+    """``offset[i]``, then ``+= o[j] * matrix[i, j]`` for each output axis j in turn
+    (scipy's order); ``axes``: the output axes the matrix's columns belong to."""
+
+    def coordinates(box: Box) -> np.ndarray:
+        grids = _grids(box)
+        shape = tuple(s.stop - s.start for s in box)
+        out = np.empty((len(matrix), *shape))
+        for i, row in enumerate(matrix):
+            acc = np.full(shape, offset[i])
+            for j, ax in enumerate(axes):
+                acc = acc + grids[ax] * row[j]
+            out[i] = acc
+        return out
+
+    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
+        first = np.array([box[ax].start for ax in axes], float)
+        last = np.array([box[ax].stop - 1 for ax in axes], float)
+        a, b = matrix * first, matrix * last
+        return offset + np.minimum(a, b).sum(1), offset + np.maximum(a, b).sum(1)
+
+    return Mapping(
+        coordinates, bounds, tuple(range(len(matrix))), ("affine", matrix, offset, axes)
+    )
+
+
+def _separable_mapping(
+    zoom: np.ndarray | None, shift: np.ndarray | None, grid_mode: bool
+) -> Mapping:
+    """scipy's zoom/shift arithmetic per axis: ``k (+ shift) (* zoom)``, or
+    ``(k + 0.5) * zoom - 0.5`` on the grid."""
+
+    def along(ax: int, k: np.ndarray) -> np.ndarray:
+        c = k.astype(np.float64)
+        if grid_mode and zoom is not None:
+            return (c + 0.5) * zoom[ax] - 0.5
+        if shift is not None:
+            c = c + shift[ax]
+        if zoom is not None:
+            c = c * zoom[ax]
+        return c
+
+    def coordinates(box: Box) -> np.ndarray:
+        shape = tuple(s.stop - s.start for s in box)
+        out = np.empty((len(box), *shape))
+        for ax, grid in enumerate(_grids(box)):
+            out[ax] = along(ax, grid)
+        return out
+
+    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
+        ends = np.array([[along(ax, np.array([s.start, s.stop - 1]))] for ax, s in enumerate(box)])
+        ends = ends.reshape(len(box), 2)
+        return ends.min(1), ends.max(1)
+
+    n = len(zoom) if zoom is not None else len(shift)  # type: ignore[arg-type]
+    return Mapping(coordinates, bounds, tuple(range(n)), ("separable", zoom, shift, grid_mode))
+
+
+# --- the transforms ----------------------------------------------------------------------------
+
+
+def _transform(
+    image: da.Array,
+    mapping: Mapping,
+    output_shape: tuple[int, ...],
+    *,
+    order: int,
+    mode: str,
+    cval: Any,
+    prefilter: bool,
+    dtype: np.dtype,
+    output_chunks: Any,
+    name: str,
+    coordinates: da.Array | None = None,
+) -> da.Array:
+    chunks = (
+        coordinates.chunks[1:]
+        if coordinates is not None
+        else _chunks(output_chunks, output_shape, image, dtype)
+    )
+    if image.dtype.kind == "c":
+
+        def run(part: da.Array, value: float) -> da.Array:
+            return _transform(
+                part,
+                mapping,
+                output_shape,
+                order=order,
+                mode=mode,
+                cval=value,
+                prefilter=prefilter,
+                dtype=np.dtype(np.float64),
+                output_chunks=chunks,
+                name=name,
+                coordinates=coordinates,
+            )
+
+        return _split_complex(run, image, cval, dtype)
+    values, npad = coefficients(image, order, mode, float(cval), prefilter, mapping.axes)
+    return resample(
+        values,
+        npad,
+        mapping,
+        output_shape,
+        chunks,
+        order=order,
+        mode=mode,
+        cval=float(cval),
+        dtype=dtype,
+        name=name,
+        coordinates=coordinates,
+    )
+
+
+def affine_transform(
+    input: Any,
+    matrix: Any,
+    offset: Any = 0.0,
+    output_shape: Any = None,
+    output: Any = None,
+    order: int = 3,
+    mode: str = "constant",
+    cval: float = 0.0,
+    prefilter: bool = True,
+    *,
+    output_chunks: Any = None,
+) -> da.Array:
+    """Affine transform; equals ``scipy.ndimage.affine_transform`` for every chunking.
+
+    Parameters are scipy's (``output`` is a dtype); ``output_chunks`` chunks
+    the result (default: the input's chunks, or its chunk sizes for another
+    shape). Each output chunk reads only the input region it maps onto.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(48.0).reshape(6, 8)
+    >>> m = [[0.8, 0.3], [-0.2, 1.1]]
+    >>> y = affine_transform(da.from_array(x, chunks=3), m, offset=(1, -0.5))
+    >>> bool((y.compute() == ndi.affine_transform(x, m, offset=(1, -0.5))).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
+    dtype = _dtype(output, image)
+    scipy_dry_run(
+        lambda x, **kw: ndi.affine_transform(x, matrix, offset, output_shape=_tiny(shape), **kw),
+        image,
+        output=dtype,
+        order=order,
+        mode=mode,
+        cval=cval,
+        prefilter=False,
+    )
+    m = np.asarray(matrix, dtype=np.float64)
+    ndim = image.ndim
+    if m.ndim == 2 and m.shape[1] == ndim + 1 and m.shape[0] in (ndim, ndim + 1):
+        offset, m = m[:ndim, ndim], m[:ndim, :ndim]
+    off = np.asarray(
+        per_axis(offset, ndim, "offset") if np.ndim(offset) == 0 else offset, np.float64
+    )
+    if m.ndim == 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mapping = _separable_mapping(m, off / m, False)
+    else:
+        mapping = _affine_mapping(m, off, tuple(range(len(shape))))
+    return _transform(
+        image,
+        mapping,
+        shape,
+        order=order,
+        mode=mode,
+        cval=cval,
+        prefilter=prefilter,
+        dtype=dtype,
+        output_chunks=output_chunks,
+        name="affine-transform",
+    )
+
+
+def _tiny(shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(min(3, max(int(n), 1)) for n in shape)
+
+
+def shift(
+    input: Any,
+    shift: Any,
+    output: Any = None,
+    order: int = 3,
+    mode: str = "constant",
+    cval: float = 0.0,
+    prefilter: bool = True,
+) -> da.Array:
+    """Shift; equals ``scipy.ndimage.shift`` for every chunking (chunks as the input's).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(30.0).reshape(5, 6)
+    >>> y = shift(da.from_array(x, chunks=2), (0.5, -1.25), mode="nearest")
+    >>> bool((y.compute() == ndi.shift(x, (0.5, -1.25), mode="nearest")).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    scipy_dry_run(ndi.shift, image, shift, output=dtype, order=order, mode=mode, cval=cval)
+    offsets = np.asarray([-float(s) for s in per_axis(shift, image.ndim, "shift")], np.float64)
+    mapping = _separable_mapping(None, offsets, False)
+    return _transform(
+        image,
+        mapping,
+        image.shape,
+        order=order,
+        mode=mode,
+        cval=cval,
+        prefilter=prefilter,
+        dtype=dtype,
+        output_chunks=None,
+        name="shift",
+    )
+
+
+def zoom(
+    input: Any,
+    zoom: Any,
+    output: Any = None,
+    order: int = 3,
+    mode: str = "constant",
+    cval: float = 0.0,
+    prefilter: bool = True,
+    *,
+    grid_mode: bool = False,
+    output_chunks: Any = None,
+) -> da.Array:
+    """Zoom; equals ``scipy.ndimage.zoom`` for every chunking.
+
+    The output shape is scipy's, ``round(shape * zoom)``; ``output_chunks``
+    chunks it (default: the input's chunk sizes).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(30.0).reshape(5, 6)
+    >>> y = zoom(da.from_array(x, chunks=2), 1.5)
+    >>> y.shape
+    (8, 9)
+    >>> bool((y.compute() == ndi.zoom(x, 1.5)).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    factors = per_axis(zoom, image.ndim, "zoom")
+    scipy_dry_run(
+        ndi.zoom,
+        image,
+        factors,
+        output=dtype,
+        order=order,
+        mode=mode,
+        cval=cval,
+        grid_mode=grid_mode,
+    )
+    shape = tuple(round(float(n * z)) for n, z in zip(image.shape, factors))
+    if all(z == 1 for z in factors) and prefilter:  # scipy returns the input itself
+        return image.astype(dtype).rechunk(_chunks(output_chunks, shape, image, dtype))
+    div = np.array(shape) - (0 if grid_mode else 1)
+    num = np.array(image.shape) - (0 if grid_mode else 1)
+    ratio = np.divide(num, div, out=np.ones(image.ndim, np.float64), where=div != 0)
+    mapping = _separable_mapping(ratio, None, grid_mode)
+    return _transform(
+        image,
+        mapping,
+        shape,
+        order=order,
+        mode=mode,
+        cval=cval,
+        prefilter=prefilter,
+        dtype=dtype,
+        output_chunks=output_chunks,
+        name="zoom",
+    )
+
+
+def rotate(
+    input: Any,
+    angle: float,
+    axes: Any = (1, 0),
+    reshape: bool = True,
+    output: Any = None,
+    order: int = 3,
+    mode: str = "constant",
+    cval: float = 0.0,
+    prefilter: bool = True,
+    *,
+    output_chunks: Any = None,
+) -> da.Array:
+    """Rotate in the plane of ``axes``; equals ``scipy.ndimage.rotate`` for every chunking.
+
+    A volume is rotated plane by plane, as scipy does (each plane filtered and
+    interpolated on its own).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(48.0).reshape(6, 8)
+    >>> y = rotate(da.from_array(x, chunks=3), 30)
+    >>> y.shape == ndi.rotate(x, 30).shape
+    True
+    >>> bool((y.compute() == ndi.rotate(x, 30)).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    scipy_dry_run(
+        ndi.rotate, image, angle, axes, reshape, output=dtype, order=order, mode=mode, cval=cval
+    )
+    plane = sorted(a % image.ndim for a in (operator.index(axes[0]), operator.index(axes[1])))
+    c, s = special.cosdg(angle), special.sindg(angle)
+    rot = np.array([[c, s], [-s, c]])
+    size = np.asarray(image.shape)
+    in_plane = size[plane]
+    if reshape:
+        iy, ix = in_plane
+        corners = rot @ [[0, 0, iy, iy], [0, ix, 0, ix]]
+        out_plane = (np.ptp(corners, axis=1) + 0.5).astype(int)
+    else:
+        out_plane = in_plane
+    offset = (in_plane - 1) / 2 - rot @ ((out_plane - 1) / 2)
+    shape_arr = size.copy()
+    shape_arr[plane] = out_plane
+    shape = tuple(int(n) for n in shape_arr)
+    mapping = _affine_mapping(rot, offset, tuple(plane))
+    mapping = Mapping(mapping.coordinates, mapping.bounds, tuple(plane), mapping.token)
+    return _transform(
+        image,
+        mapping,
+        shape,
+        order=order,
+        mode=mode,
+        cval=cval,
+        prefilter=prefilter,
+        dtype=dtype,
+        output_chunks=output_chunks,
+        name="rotate",
+    )
+
+
+def _block_bounds(block: np.ndarray) -> np.ndarray:
+    """(k, 2) low and high of each coordinate row of a block (NaN if empty)."""
+    k = block.shape[0]
+    flat = block.reshape(k, -1).astype(np.float64)
+    if flat.shape[1] == 0:
+        out = np.full((k, 2), np.nan)
+    else:
+        out = np.stack([flat.min(1), flat.max(1)], 1)
+    return out.reshape((k, 2) + (1,) * (block.ndim - 1))
+
+
+def _given_coordinates(coords: da.Array) -> Mapping:
+    """A mapping over given coordinates: their bounds per output chunk, computed now."""
+    k = coords.shape[0]
+    found = coords.map_blocks(
+        _block_bounds,
+        chunks=((k,), (2,), *[(1,) * len(c) for c in coords.chunks[1:]]),
+        dtype=np.float64,
+    ).compute()
+    starts = [np.cumsum((0, *c[:-1])).tolist() for c in coords.chunks[1:]]
+
+    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
+        index = tuple(starts[ax].index(s.start) for ax, s in enumerate(box))
+        entry = found[(slice(None), slice(None), *index)]
+        return entry[:, 0], entry[:, 1]
+
+    def coordinates(box: Box) -> np.ndarray:  # pragma: no cover - the blocks are given
+        raise AssertionError("given coordinates come from their blocks")
+
+    return Mapping(coordinates, bounds, tuple(range(k)), ("given", coords.name))
+
+
+def map_coordinates(
+    input: Any,
+    coordinates: Any,
+    output: Any = None,
+    order: int = 3,
+    mode: str = "constant",
+    cval: float = 0.0,
+    prefilter: bool = True,
+) -> da.Array:
+    """Interpolate at given coordinates; equals ``scipy.ndimage.map_coordinates``.
+
+    ``coordinates`` (numpy or dask, shape ``(input.ndim, *output shape)``)
+    chunk the result along its output axes. Their bounds per chunk are read
+    at call time (one pass over them), so that each output chunk reads only
+    the input region it needs.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> c = [[0.5, 2.0], [0.5, 1.0]]
+    >>> map_coordinates(da.from_array(x, chunks=2), c, order=1).compute()
+    array([2., 7.])
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    coords = (
+        coordinates
+        if isinstance(coordinates, da.Array)
+        else da.from_array(np.asarray(coordinates))
+    )
+    if coords.dtype.kind not in "biuf":
+        raise TypeError(f"coordinates must be real numbers, not {coords.dtype}")
+    if coords.ndim < 2 or coords.shape[0] != image.ndim:
+        raise ValueError(
+            f"coordinates have shape {coords.shape}; expected ({image.ndim}, *output shape)"
+        )
+    scipy_dry_run(
+        lambda x, **kw: ndi.map_coordinates(x, np.zeros((image.ndim, 1)), **kw),
+        image,
+        output=dtype,
+        order=order,
+        mode=mode,
+        cval=cval,
+    )
+    coords = coords.rechunk({0: -1})
+    mapping = _given_coordinates(coords)
+    return _transform(
+        image,
+        mapping,
+        coords.shape[1:],
+        order=order,
+        mode=mode,
+        cval=cval,
+        prefilter=prefilter,
+        dtype=dtype,
+        output_chunks=None,
+        name="map-coordinates",
+        coordinates=coords,
+    )
+
+
+def _mapped_block(
+    block: np.ndarray,
+    mapping_func: Callable[..., Any],
+    args: tuple,
+    kwargs: dict,
+    block_info: Any = None,
+) -> np.ndarray:
+    location = block_info[None]["array-location"][1:]
+    shape = tuple(b - a for a, b in location)
+    out = np.empty((block.shape[0], *shape))
+    for index in np.ndindex(*shape):
+        point = tuple(a + i for (a, _), i in zip(location, index))
+        out[(slice(None), *index)] = mapping_func(point, *args, **kwargs)
+    return out
+
+
+def geometric_transform(
+    input: Any,
+    mapping: Callable[..., Any],
+    output_shape: Any = None,
+    output: Any = None,
+    order: int = 3,
+    mode: str = "constant",
+    cval: float = 0.0,
+    prefilter: bool = True,
+    extra_arguments: tuple = (),
+    extra_keywords: dict | None = None,
+    *,
+    output_chunks: Any = None,
+) -> da.Array:
+    """Transform by a Python mapping; equals ``scipy.ndimage.geometric_transform``.
+
+    ``mapping(output coordinates tuple, *extra_arguments, **extra_keywords)``
+    gives the input coordinates, as in scipy, once per output pixel. It runs
+    twice: at call time to bound each chunk's input region, and again when
+    the chunk is computed; use :func:`affine_transform` or
+    :func:`map_coordinates` where they apply, they are far faster.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> def half(o):
+    ...     return (o[0] * 0.5, o[1])
+    >>> y = geometric_transform(da.from_array(x, chunks=2), half, order=1)
+    >>> bool((y.compute() == ndi.geometric_transform(x, half, order=1)).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    if not callable(mapping):
+        raise TypeError(f"mapping must be callable, not {type(mapping).__name__}")
+    shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
+    kwargs = dict(extra_keywords or {})
+    chunks = _chunks(output_chunks, shape, image, dtype)
+    token = tokenize(mapping, extra_arguments, kwargs, shape, chunks)
+    coords = da.map_blocks(
+        _mapped_block,
+        da.zeros((image.ndim, *shape), chunks=((image.ndim,), *chunks), dtype=np.float64),
+        mapping_func=mapping,
+        args=tuple(extra_arguments),
+        kwargs=kwargs,
+        dtype=np.float64,
+        name=f"geometric-coordinates-{token}",
+    )
+    return map_coordinates(
+        image, coords, output=dtype, order=order, mode=mode, cval=cval, prefilter=prefilter
+    )
+
+
+# --- spline filters ----------------------------------------------------------------------------
+
+
+def spline_filter1d(
+    input: Any, order: int = 3, axis: int = -1, output: Any = np.float64, mode: str = "mirror"
+) -> da.Array:
+    """Spline coefficients along one axis; equals ``scipy.ndimage.spline_filter1d``.
+
+    scipy's recursive filter runs on whole lines (the axis in one chunk,
+    the others split), so the result is bit-identical for every chunking.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(20.0).reshape(4, 5) ** 2
+    >>> y = spline_filter1d(da.from_array(x, chunks=2), axis=0)
+    >>> bool((y.compute() == ndi.spline_filter1d(x, axis=0)).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    scipy_dry_run(ndi.spline_filter1d, image, order, axis, output=dtype, mode=mode)
+    ax = axis % image.ndim
+    return _filtered(image, order, (ax,), dtype, mode)
+
+
+def spline_filter(
+    input: Any, order: int = 3, output: Any = np.float64, mode: str = "mirror"
+) -> da.Array:
+    """Spline coefficients along every axis; equals ``scipy.ndimage.spline_filter``.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
+    >>> x = np.arange(20.0).reshape(4, 5) ** 2
+    >>> y = spline_filter(da.from_array(x, chunks=2), mode="reflect")
+    >>> bool((y.compute() == ndi.spline_filter(x, mode="reflect")).all())
+    True
+    """
+    image = as_dask(input)
+    order = _check_order_mode(order, mode)
+    dtype = _dtype(output, image)
+    scipy_dry_run(ndi.spline_filter, image, order, output=dtype, mode=mode)
+    return _filtered(image, order, tuple(range(image.ndim)), dtype, mode)
+
+
+def _filtered(
+    image: da.Array, order: int, axes: tuple[int, ...], dtype: np.dtype, mode: str
+) -> da.Array:
+    if image.dtype.kind == "c":
+
+        def run(part: da.Array, _: float) -> da.Array:
+            return _filtered(part, order, axes, np.dtype(dtype.type(0).real.dtype), mode)
+
+        return _split_complex(run, image, 0.0, dtype)
+    if order <= 1:
+        return image.astype(dtype)
+    passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
+    return map_line_passes(image, passes, dtype=dtype, name="spline-filter")
