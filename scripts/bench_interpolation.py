@@ -1,0 +1,187 @@
+"""Benchmark bigimg geometric transforms against scipy.ndimage and dask-image.
+
+One run, the same data for everyone: an 8192 x 8192 image from
+``bigimg.datasets.natural`` in float32 and in uint8 (computed into memory
+first). Each operation is timed with
+
+* scipy.ndimage on the whole numpy array (one call, one core),
+* bigimg on dask's threaded scheduler, the result stored into a new numpy array,
+* dask-image (``dask_image.ndinterp``) on the threaded scheduler, where it has
+  the operation (zoom and shift as its ``affine_transform`` with a diagonal
+  matrix, the same transform; its output chunks are the input's).
+
+Every timing is the best of two calls (one where a call takes over 20 s).
+bigimg's results are checked against scipy's bit for bit.
+
+Operations: rotate 45 (order 1 and 3), zoom 0.5 and 2, shift (0.5, 0.5).
+Targets: bigimg <= 0.7 x scipy and <= 1.0 x dask-image.
+
+Usage::
+
+    python scripts/bench_interpolation.py            # 8192^2 (several minutes)
+    python scripts/bench_interpolation.py --quick    # 1024^2 (< 1 minute)
+
+Exit status 1 if any bigimg result differs from scipy's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.ndimage as ndi
+
+import bigimg
+import bigimg.ndimage as bnd
+
+SHAPE, QUICK_SHAPE = (8192, 8192), (1024, 1024)
+CHUNKS = 1024
+QUICK_CHUNKS = 256
+REPEATS = 2
+REPEAT_BELOW_S = 20.0
+TARGET_SCIPY = 0.7
+TARGET_DASK_IMAGE = 1.0
+
+
+@dataclass
+class Op:
+    name: str
+    scipy: Callable[[np.ndarray], np.ndarray]
+    bigimg: Callable[[da.Array], da.Array]
+    dask_image: Callable[[da.Array], da.Array] | None
+
+
+def operations() -> list[Op]:
+    try:
+        import dask_image.ndinterp as dii
+    except ImportError:  # pragma: no cover - the bench extra is not installed
+        dii = None
+
+    def di(func: Callable[[Any], Any]) -> Callable[[Any], Any] | None:
+        return None if dii is None else func
+
+    ops = []
+    for order in (1, 3):
+        ops.append(
+            Op(
+                f"rotate 45 order {order}",
+                lambda x, o=order: ndi.rotate(x, 45, order=o),
+                lambda x, o=order: bnd.rotate(x, 45, order=o),
+                di(lambda x, o=order: dii.rotate(x, 45, order=o)),
+            )
+        )
+    for factor in (0.5, 2.0):
+        ops.append(
+            Op(
+                f"zoom {factor}",
+                lambda x, f=factor: ndi.zoom(x, f),
+                lambda x, f=factor: bnd.zoom(x, f),
+                di(lambda x, f=factor: _dask_image_zoom(dii, x, f)),
+            )
+        )
+    ops.append(
+        Op(
+            "shift (0.5, 0.5)",
+            lambda x: ndi.shift(x, (0.5, 0.5)),
+            lambda x: bnd.shift(x, (0.5, 0.5)),
+            di(lambda x: dii.affine_transform(x, np.ones(2), offset=(-0.5, -0.5))),
+        )
+    )
+    return ops
+
+
+def _dask_image_zoom(dii: Any, x: da.Array, factor: float) -> da.Array:
+    """scipy's zoom as an affine transform (the same coordinates up to rounding)."""
+    shape = tuple(round(n * factor) for n in x.shape)
+    ratio = [(n - 1) / (m - 1) for n, m in zip(x.shape, shape)]
+    chunks = tuple(min(c, s) for c, s in zip(x.chunksize, shape))
+    return dii.affine_transform(x, np.array(ratio), output_shape=shape, output_chunks=chunks)
+
+
+def best_of(run: Callable[[], Any]) -> tuple[float, Any]:
+    best, out = math.inf, None
+    for _ in range(REPEATS):
+        out = None
+        start = time.perf_counter()
+        out = run()
+        seconds = time.perf_counter() - start
+        best = min(best, seconds)
+        if seconds > REPEAT_BELOW_S:
+            break
+    return best, out
+
+
+def into_new_array(result: da.Array) -> np.ndarray:
+    out = np.empty(result.shape, result.dtype)
+    da.store(result, out, lock=False)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1024^2 (< 1 minute)")
+    parser.add_argument("--no-dask-image", action="store_true", help="skip dask-image")
+    args = parser.parse_args(argv)
+    shape, chunks = (QUICK_SHAPE, QUICK_CHUNKS) if args.quick else (SHAPE, CHUNKS)
+    base = bigimg.datasets.natural(shape, chunks=chunks, seed=0, dtype="float32").compute()
+    images = {
+        "float32": base,
+        "uint8": np.clip((base - base.min()) / (np.ptp(base) or 1) * 255, 0, 255).astype(np.uint8),
+    }
+    print(
+        f"bench_interpolation: {os.cpu_count()} cores; {shape[0]}x{shape[1]}, chunks {chunks}; "
+        f"bigimg and dask-image on dask's threaded scheduler; best of {REPEATS}",
+        file=sys.stderr,
+    )
+    header = (
+        f"{'dtype':7} | {'operation':18} | {'scipy s':>8} | {'bigimg s':>8} | "
+        f"{'dask-image s':>12} | {'big/scipy':>9} | {'big/d-i':>7} | exact"
+    )
+    rows, all_exact, worst_scipy, worst_di = [], True, 0.0, 0.0
+    with dask.config.set(scheduler="threads"):
+        for dtype, x in images.items():
+            lazy = da.from_array(x, chunks=chunks)
+            for op in operations():
+                t_scipy, expected = best_of(lambda op=op, x=x: op.scipy(x))
+                t_big, got = best_of(lambda op=op, lazy=lazy: into_new_array(op.bigimg(lazy)))
+                exact = got.dtype == expected.dtype and np.array_equal(got, expected)
+                all_exact &= exact
+                del got
+                t_di = math.nan
+                if op.dask_image is not None and not args.no_dask_image:
+                    t_di, _ = best_of(lambda op=op, lazy=lazy: into_new_array(op.dask_image(lazy)))
+                worst_scipy = max(worst_scipy, t_big / t_scipy)
+                if not math.isnan(t_di):
+                    worst_di = max(worst_di, t_big / t_di)
+                di_text = "-" if math.isnan(t_di) else f"{t_di:.3f}"
+                di_ratio = "-" if math.isnan(t_di) else f"{t_big / t_di:.2f}"
+                rows.append(
+                    f"{dtype:7} | {op.name:18} | {t_scipy:8.3f} | {t_big:8.3f} | {di_text:>12} | "
+                    f"{t_big / t_scipy:9.2f} | {di_ratio:>7} | {'yes' if exact else 'NO'}"
+                )
+                print(f"  {rows[-1]}", file=sys.stderr)
+    print(header)
+    print("-" * len(header))
+    print("\n".join(rows))
+    print("\ntargets:")
+    for worst, target, what in (
+        (worst_scipy, TARGET_SCIPY, "scipy"),
+        (worst_di, TARGET_DASK_IMAGE, "dask-image"),
+    ):
+        verdict = "PASS" if worst <= target else "MISS"
+        print(f"  {verdict}  bigimg <= {target} x {what}: worst {worst:.2f}")
+    print("\nbigimg equals scipy for every operation." if all_exact else "\nbigimg DIFFERS.")
+    return 0 if all_exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
