@@ -54,7 +54,16 @@ from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._lines import map_line_passes
 
-__all__ = ["Mapping", "coefficients", "pad_width", "region", "resample"]
+__all__ = [
+    "Mapping",
+    "affine_mapping",
+    "coefficients",
+    "given_coordinates",
+    "pad_width",
+    "region",
+    "resample",
+    "separable_mapping",
+]
 
 Box = tuple[slice, ...]
 
@@ -80,6 +89,113 @@ class Mapping:
     token: Any
 
 
+# --- mappings: scipy's coordinate arithmetic -----------------------------------------------
+
+
+def _grids(box: Box) -> list[np.ndarray]:
+    """Output coordinates along each axis of ``box``, broadcastable (float64)."""
+    n = len(box)
+    return [
+        np.arange(s.start, s.stop, dtype=np.float64).reshape(
+            [-1 if k == ax else 1 for k in range(n)]
+        )
+        for ax, s in enumerate(box)
+    ]
+
+
+def affine_mapping(matrix: np.ndarray, offset: np.ndarray, axes: tuple[int, ...]) -> Mapping:
+    """``offset[i]``, then ``+= o[j] * matrix[i, j]`` for each output axis j in turn
+    (scipy's order); ``axes``: the output axes the matrix's columns belong to."""
+
+    def coordinates(box: Box) -> np.ndarray:
+        grids = _grids(box)
+        shape = tuple(s.stop - s.start for s in box)
+        out = np.empty((len(matrix), *shape))
+        for i, row in enumerate(matrix):
+            acc = np.full(shape, offset[i])
+            for j, ax in enumerate(axes):
+                acc = acc + grids[ax] * row[j]
+            out[i] = acc
+        return out
+
+    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
+        first = np.array([box[ax].start for ax in axes], float)
+        last = np.array([box[ax].stop - 1 for ax in axes], float)
+        a, b = matrix * first, matrix * last
+        return offset + np.minimum(a, b).sum(1), offset + np.maximum(a, b).sum(1)
+
+    return Mapping(
+        coordinates, bounds, tuple(range(len(matrix))), ("affine", matrix, offset, axes)
+    )
+
+
+def separable_mapping(
+    zoom: np.ndarray | None, shift: np.ndarray | None, grid_mode: bool
+) -> Mapping:
+    """scipy's zoom/shift arithmetic per axis: ``k (+ shift) (* zoom)``, or
+    ``(k + 0.5) * zoom - 0.5`` on the grid."""
+
+    def along(ax: int, k: np.ndarray) -> np.ndarray:
+        c = k.astype(np.float64)
+        if grid_mode and zoom is not None:
+            return (c + 0.5) * zoom[ax] - 0.5
+        if shift is not None:
+            c = c + shift[ax]
+        if zoom is not None:
+            c = c * zoom[ax]
+        return c
+
+    def coordinates(box: Box) -> np.ndarray:
+        shape = tuple(s.stop - s.start for s in box)
+        out = np.empty((len(box), *shape))
+        for ax, grid in enumerate(_grids(box)):
+            out[ax] = along(ax, grid)
+        return out
+
+    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
+        ends = np.array([[along(ax, np.array([s.start, s.stop - 1]))] for ax, s in enumerate(box)])
+        ends = ends.reshape(len(box), 2)
+        return ends.min(1), ends.max(1)
+
+    n = len(zoom) if zoom is not None else len(shift)  # type: ignore[arg-type]
+    return Mapping(coordinates, bounds, tuple(range(n)), ("separable", zoom, shift, grid_mode))
+
+
+def _block_bounds(block: np.ndarray) -> np.ndarray:
+    """(k, 2) low and high of each coordinate row of a block (NaN if empty)."""
+    k = block.shape[0]
+    flat = block.reshape(k, -1).astype(np.float64)
+    if flat.shape[1] == 0:
+        out = np.full((k, 2), np.nan)
+    else:
+        out = np.stack([flat.min(1), flat.max(1)], 1)
+    return out.reshape((k, 2) + (1,) * (block.ndim - 1))
+
+
+def given_coordinates(coords: da.Array) -> Mapping:
+    """A mapping over given coordinates: their bounds per output chunk, computed now."""
+    k = coords.shape[0]
+    found = coords.map_blocks(
+        _block_bounds,
+        chunks=((k,), (2,), *[(1,) * len(c) for c in coords.chunks[1:]]),
+        dtype=np.float64,
+    ).compute()
+    starts = [np.cumsum((0, *c[:-1])).tolist() for c in coords.chunks[1:]]
+
+    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
+        index = tuple(starts[ax].index(s.start) for ax, s in enumerate(box))
+        entry = found[(slice(None), slice(None), *index)]
+        return entry[:, 0], entry[:, 1]
+
+    def coordinates(box: Box) -> np.ndarray:  # pragma: no cover - the blocks are given
+        raise AssertionError("given coordinates come from their blocks")
+
+    return Mapping(coordinates, bounds, tuple(range(k)), ("given", coords.name))
+
+
+# --- regions and the graph -------------------------------------------------------------------
+
+
 def pad_width(order: int, mode: str, prefilter: bool) -> int:
     """scipy's padding before the spline prefilter (its ``npad``)."""
     return 12 if prefilter and order > 1 and mode in ("nearest", "grid-constant") else 0
@@ -99,7 +215,9 @@ def coefficients(
         if mode == "nearest":
             padded = da.pad(image, width, mode="edge")
         else:
-            padded = da.pad(image, width, mode="constant", constant_values=cval)
+            # the value numpy's pad writes into this dtype (scipy pads with numpy)
+            value = np.pad(np.zeros(1, image.dtype), 1, constant_values=cval)[0]
+            padded = da.pad(image, width, mode="constant", constant_values=value)
     passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
     return map_line_passes(padded, passes, dtype=np.float64, name="spline-filter"), npad
 

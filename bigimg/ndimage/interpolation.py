@@ -22,7 +22,14 @@ from dask.base import tokenize
 from scipy import special
 
 from bigimg._lines import map_line_passes
-from bigimg._resample import Box, Mapping, coefficients, resample
+from bigimg._resample import (
+    Mapping,
+    affine_mapping,
+    coefficients,
+    given_coordinates,
+    resample,
+    separable_mapping,
+)
 from bigimg.ndimage._inputs import as_dask, check_output, per_axis, scipy_dry_run
 
 __all__ = [
@@ -93,78 +100,6 @@ def _complex(real: np.ndarray, imag: np.ndarray, out: np.dtype) -> np.ndarray:
     result = np.empty(real.shape, out)
     result.real, result.imag = real, imag
     return result
-
-
-def _grids(box: Box) -> list[np.ndarray]:
-    """Output coordinates along each axis of ``box``, broadcastable (float64)."""
-    n = len(box)
-    return [
-        np.arange(s.start, s.stop, dtype=np.float64).reshape(
-            [-1 if k == ax else 1 for k in range(n)]
-        )
-        for ax, s in enumerate(box)
-    ]
-
-
-# --- mappings: scipy's coordinate arithmetic ---------------------------------------------------
-
-
-def _affine_mapping(matrix: np.ndarray, offset: np.ndarray, axes: tuple[int, ...]) -> Mapping:
-    """``offset[i]``, then ``+= o[j] * matrix[i, j]`` for each output axis j in turn
-    (scipy's order); ``axes``: the output axes the matrix's columns belong to."""
-
-    def coordinates(box: Box) -> np.ndarray:
-        grids = _grids(box)
-        shape = tuple(s.stop - s.start for s in box)
-        out = np.empty((len(matrix), *shape))
-        for i, row in enumerate(matrix):
-            acc = np.full(shape, offset[i])
-            for j, ax in enumerate(axes):
-                acc = acc + grids[ax] * row[j]
-            out[i] = acc
-        return out
-
-    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
-        first = np.array([box[ax].start for ax in axes], float)
-        last = np.array([box[ax].stop - 1 for ax in axes], float)
-        a, b = matrix * first, matrix * last
-        return offset + np.minimum(a, b).sum(1), offset + np.maximum(a, b).sum(1)
-
-    return Mapping(
-        coordinates, bounds, tuple(range(len(matrix))), ("affine", matrix, offset, axes)
-    )
-
-
-def _separable_mapping(
-    zoom: np.ndarray | None, shift: np.ndarray | None, grid_mode: bool
-) -> Mapping:
-    """scipy's zoom/shift arithmetic per axis: ``k (+ shift) (* zoom)``, or
-    ``(k + 0.5) * zoom - 0.5`` on the grid."""
-
-    def along(ax: int, k: np.ndarray) -> np.ndarray:
-        c = k.astype(np.float64)
-        if grid_mode and zoom is not None:
-            return (c + 0.5) * zoom[ax] - 0.5
-        if shift is not None:
-            c = c + shift[ax]
-        if zoom is not None:
-            c = c * zoom[ax]
-        return c
-
-    def coordinates(box: Box) -> np.ndarray:
-        shape = tuple(s.stop - s.start for s in box)
-        out = np.empty((len(box), *shape))
-        for ax, grid in enumerate(_grids(box)):
-            out[ax] = along(ax, grid)
-        return out
-
-    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
-        ends = np.array([[along(ax, np.array([s.start, s.stop - 1]))] for ax, s in enumerate(box)])
-        ends = ends.reshape(len(box), 2)
-        return ends.min(1), ends.max(1)
-
-    n = len(zoom) if zoom is not None else len(shift)  # type: ignore[arg-type]
-    return Mapping(coordinates, bounds, tuple(range(n)), ("separable", zoom, shift, grid_mode))
 
 
 # --- the transforms ----------------------------------------------------------------------------
@@ -273,9 +208,9 @@ def affine_transform(
     )
     if m.ndim == 1:
         with np.errstate(divide="ignore", invalid="ignore"):
-            mapping = _separable_mapping(m, off / m, False)
+            mapping = separable_mapping(m, off / m, False)
     else:
-        mapping = _affine_mapping(m, off, tuple(range(len(shape))))
+        mapping = affine_mapping(m, off, tuple(range(len(shape))))
     return _transform(
         image,
         mapping,
@@ -318,7 +253,7 @@ def shift(
     dtype = _dtype(output, image)
     scipy_dry_run(ndi.shift, image, shift, output=dtype, order=order, mode=mode, cval=cval)
     offsets = np.asarray([-float(s) for s in per_axis(shift, image.ndim, "shift")], np.float64)
-    mapping = _separable_mapping(None, offsets, False)
+    mapping = separable_mapping(None, offsets, False)
     return _transform(
         image,
         mapping,
@@ -380,7 +315,7 @@ def zoom(
     div = np.array(shape) - (0 if grid_mode else 1)
     num = np.array(image.shape) - (0 if grid_mode else 1)
     ratio = np.divide(num, div, out=np.ones(image.ndim, np.float64), where=div != 0)
-    mapping = _separable_mapping(ratio, None, grid_mode)
+    mapping = separable_mapping(ratio, None, grid_mode)
     return _transform(
         image,
         mapping,
@@ -444,7 +379,7 @@ def rotate(
     shape_arr = size.copy()
     shape_arr[plane] = out_plane
     shape = tuple(int(n) for n in shape_arr)
-    mapping = _affine_mapping(rot, offset, tuple(plane))
+    mapping = affine_mapping(rot, offset, tuple(plane))
     mapping = Mapping(mapping.coordinates, mapping.bounds, tuple(plane), mapping.token)
     return _transform(
         image,
@@ -458,38 +393,6 @@ def rotate(
         output_chunks=output_chunks,
         name="rotate",
     )
-
-
-def _block_bounds(block: np.ndarray) -> np.ndarray:
-    """(k, 2) low and high of each coordinate row of a block (NaN if empty)."""
-    k = block.shape[0]
-    flat = block.reshape(k, -1).astype(np.float64)
-    if flat.shape[1] == 0:
-        out = np.full((k, 2), np.nan)
-    else:
-        out = np.stack([flat.min(1), flat.max(1)], 1)
-    return out.reshape((k, 2) + (1,) * (block.ndim - 1))
-
-
-def _given_coordinates(coords: da.Array) -> Mapping:
-    """A mapping over given coordinates: their bounds per output chunk, computed now."""
-    k = coords.shape[0]
-    found = coords.map_blocks(
-        _block_bounds,
-        chunks=((k,), (2,), *[(1,) * len(c) for c in coords.chunks[1:]]),
-        dtype=np.float64,
-    ).compute()
-    starts = [np.cumsum((0, *c[:-1])).tolist() for c in coords.chunks[1:]]
-
-    def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
-        index = tuple(starts[ax].index(s.start) for ax, s in enumerate(box))
-        entry = found[(slice(None), slice(None), *index)]
-        return entry[:, 0], entry[:, 1]
-
-    def coordinates(box: Box) -> np.ndarray:  # pragma: no cover - the blocks are given
-        raise AssertionError("given coordinates come from their blocks")
-
-    return Mapping(coordinates, bounds, tuple(range(k)), ("given", coords.name))
 
 
 def map_coordinates(
@@ -539,7 +442,7 @@ def map_coordinates(
         cval=cval,
     )
     coords = coords.rechunk({0: -1})
-    mapping = _given_coordinates(coords)
+    mapping = given_coordinates(coords)
     return _transform(
         image,
         mapping,
