@@ -18,6 +18,7 @@ __all__ = [
     "add",
     "along",
     "footprint",
+    "gaussian_radius",
     "kernel",
     "normalize_axes",
     "radius",
@@ -104,6 +105,11 @@ def place(
 def mirror(depth: Depth) -> Depth:
     """The reach of the reflected kernel (a dilation's, for an erosion's reach)."""
     return tuple((after, before) for before, after in depth)
+
+
+def gaussian_radius(sigma: float, truncate: float, radius: int | None = None) -> int:
+    """scipy's gaussian kernel radius: ``int(truncate * sigma + 0.5)``, or ``radius``."""
+    return int(float(truncate) * float(sigma) + 0.5) if radius is None else int(radius)
 
 
 def radius(radii: Sequence[int]) -> Depth:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.ndimage as ndi
 
+from bigimg._halo import gaussian_radius
 from bigimg._overlap import MODES, extend_indices, holds
 
 try:  # pragma: no cover - exercised by whichever environment runs the tests
@@ -369,7 +370,7 @@ def gaussian_filter1d(
 ) -> np.ndarray:
     """``scipy.ndimage.gaussian_filter1d`` on a numpy array, through
     :func:`correlate1d` (bit-identical; arguments already validated)."""
-    r = int(float(truncate) * float(sigma) + 0.5) if radius is None else int(radius)
+    r = gaussian_radius(sigma, truncate, radius)
     weights = _gaussian_weights(float(sigma), int(order), r)
     return correlate1d(x, weights, axis, output, mode, cval, 0)
 

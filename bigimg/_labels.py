@@ -251,15 +251,33 @@ def _number(
     return LabelTable(len(unique), tables, first[order])
 
 
-def relabelled(image: da.Array, structure: np.ndarray, table: LabelTable, dtype: Any) -> da.Array:
-    """The lazy label image: each block labelled again and mapped through its table."""
+def relabelled(
+    image: da.Array,
+    structure: np.ndarray,
+    table: LabelTable,
+    dtype: Any,
+    values: np.ndarray | None = None,
+) -> da.Array:
+    """The lazy label image: each block labelled again and written through its
+    table; with ``values`` (one per final id, ``values[0]`` for background),
+    ``values[labels]`` instead. A block whose objects all map to one value
+    needs no labelling: it is that value where the image is non-zero."""
     dtype = np.dtype(dtype)
-    token = tokenize(image.name, structure, dtype, table.count)
+    token = tokenize(image.name, structure, dtype, table.count, values)
     name = f"label-{token}"
-    layer = {
-        (name, *b): (label_block_mapped, (image.name, *b), structure, t.astype(dtype))
-        for b, t in table.tables.items()
-    }
+    layer: dict[Any, Any] = {}
+    for b, t in table.tables.items():
+        lut = (t if values is None else values[t]).astype(dtype)
+        if len(lut) == 1 or (lut[1:] == lut[1]).all():
+            inside = lut[1] if len(lut) > 1 else lut[0]
+            layer[(name, *b)] = (_uniform, (image.name, *b), inside, lut[0])
+        else:
+            layer[(name, *b)] = (label_block_mapped, (image.name, *b), structure, lut)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])
     meta = np.empty((0,) * image.ndim, dtype)
     return da.Array(graph, name, chunks=image.chunks, dtype=dtype, meta=meta)
+
+
+def _uniform(block: np.ndarray, inside: np.generic, outside: np.generic) -> np.ndarray:
+    """``inside`` on the block's non-zero pixels, ``outside`` elsewhere."""
+    return np.where(block != 0, inside, outside)

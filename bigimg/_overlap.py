@@ -31,10 +31,13 @@ from bigimg._halo import Depth
 __all__ = [
     "MODES",
     "Frame",
+    "assemble",
     "call_inside",
     "extend_indices",
     "map_halo",
     "normalize_modes",
+    "part_keys",
+    "region_task",
     "sources",
     "take_sources",
     "whole_short_axes",
@@ -327,10 +330,57 @@ def widen(block: np.ndarray, cval: Any) -> np.ndarray:
 
 def _gather(parts: list[Any], plans: Sequence[_AxisPlan], cval: Any) -> np.ndarray:
     """Assemble the extended input of one chunk from its neighbours' blocks."""
-    block = np.block(parts) if len(plans) > 0 else np.asarray(parts)
-    for axis, plan in enumerate(plans):
-        block = take_sources(block, axis, plan.index, cval)
+    return assemble(parts, tuple(plan.index for plan in plans), cval)
+
+
+def assemble(parts: list[Any], indexes: Sequence[slice | np.ndarray], cval: Any) -> np.ndarray:
+    """The nested ``parts`` (from :func:`part_keys`) joined, then the positions
+    ``indexes`` (from :func:`sources`, one per axis) taken from them."""
+    block = np.block(parts) if len(indexes) > 0 else np.asarray(parts)
+    for axis, index in enumerate(indexes):
+        block = take_sources(block, axis, index, cval)
     return block
+
+
+def part_keys(
+    image: da.Array,
+    blocks: Sequence[tuple[int, ...]],
+    crops: Sequence[tuple[tuple[int, int], ...]],
+    strip_name: str,
+    strips: dict[Any, Any],
+) -> list[Any]:
+    """Nested keys of the parts of ``image`` a task needs: per axis the
+    ``blocks`` and the part ``crops[axis][k]`` of each (from :func:`sources`).
+    Whole blocks are used as they are; parts become strip tasks in ``strips``,
+    so only the pixels needed move between workers."""
+    keys = np.empty([len(b) for b in blocks], dtype=object)
+    for pos in product(*(range(len(b)) for b in blocks)):
+        block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
+        crop = tuple(crops[ax][k] for ax, k in enumerate(pos))
+        if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
+            keys[pos] = (image.name, *block)
+            continue
+        key = (f"{strip_name}-{image.name}", *block, *(v for c in crop for v in c))
+        strips[key] = (operator.getitem, (image.name, *block), tuple(slice(a, b) for a, b in crop))
+        keys[pos] = key
+    return _nested_list(keys)
+
+
+def region_task(
+    image: da.Array,
+    srcs: Sequence[np.ndarray],
+    cval: Any,
+    strip_name: str,
+    strips: dict[Any, Any],
+) -> tuple:
+    """A task computing ``image[np.ix_(*srcs)]`` (-1 in ``srcs``: ``cval``)
+    from the blocks it touches; strip tasks go into ``strips``."""
+    found = [
+        sources(np.asarray(src, np.int64), np.cumsum((0, *chunks)))
+        for src, chunks in zip(srcs, image.chunks)
+    ]
+    keys = part_keys(image, [f[0] for f in found], [f[1] for f in found], strip_name, strips)
+    return (assemble, keys, tuple(f[2] for f in found), cval)
 
 
 def take_sources(block: np.ndarray, axis: int, index: slice | np.ndarray, cval: Any) -> np.ndarray:
@@ -419,27 +469,9 @@ def map_halo(
     layer: dict[Any, Any] = {}
     for idx in product(*(range(len(c)) for c in first.chunks)):
         axis_plans = tuple(plans[ax][i] for ax, i in enumerate(idx))
-        needed = [p.blocks for p in axis_plans]
-        args = []
-        for image in images:
-            keys = np.empty([len(b) for b in needed], dtype=object)
-            for pos in product(*(range(len(b)) for b in needed)):
-                block = tuple(needed[ax][k] for ax, k in enumerate(pos))
-                crop = tuple(axis_plans[ax].crops[k] for ax, k in enumerate(pos))
-                full = all(
-                    c == (0, first.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))
-                )
-                if full:
-                    keys[pos] = (image.name, *block)
-                    continue
-                key = (f"{strip_name}-{image.name}", *block, *(v for c in crop for v in c))
-                strips[key] = (
-                    operator.getitem,
-                    (image.name, *block),
-                    tuple(slice(a, b) for a, b in crop),
-                )
-                keys[pos] = key
-            args.append(_nested_list(keys))
+        blocks = [p.blocks for p in axis_plans]
+        crops = [p.crops for p in axis_plans]
+        args = [part_keys(image, blocks, crops, strip_name, strips) for image in images]
         layer[(out_name, *idx)] = (
             _run_block,
             func,

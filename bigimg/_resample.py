@@ -18,6 +18,8 @@ bit-identical to scipy on the whole array for every chunking:
    extended to the array's border where coordinates leave the array, and by
    the reflected part for mirroring modes; a chunk whose coordinates wrap
    around (``wrap`` modes), or reflect more than once, reads the whole axis.
+   The halo engine's :func:`bigimg._overlap.region_task` gathers the region
+   from the blocks it touches (only the parts needed move).
 3. **Interpolation.** scipy's ``map_coordinates`` (``prefilter=False``) runs
    on the region with the coordinates moved into it. Moving by an integer
    that is at most the coordinate is exact in floating point, so the
@@ -38,9 +40,7 @@ interpolates each plane on its own, and so does this engine).
 
 from __future__ import annotations
 
-import bisect
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
@@ -53,16 +53,18 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._lines import map_line_passes
+from bigimg._overlap import region_task
 
 __all__ = [
     "Mapping",
+    "Spline",
     "affine_mapping",
     "coefficients",
     "given_coordinates",
-    "pad_width",
     "region",
     "resample",
     "separable_mapping",
+    "spline_filtered",
 ]
 
 Box = tuple[slice, ...]
@@ -180,10 +182,12 @@ def given_coordinates(coords: da.Array) -> Mapping:
         chunks=((k,), (2,), *[(1,) * len(c) for c in coords.chunks[1:]]),
         dtype=np.float64,
     ).compute()
-    starts = [np.cumsum((0, *c[:-1])).tolist() for c in coords.chunks[1:]]
+    starts = [  # output chunk start -> chunk number, per axis
+        {int(a): i for i, a in enumerate(np.cumsum((0, *c[:-1])))} for c in coords.chunks[1:]
+    ]
 
     def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
-        index = tuple(starts[ax].index(s.start) for ax, s in enumerate(box))
+        index = tuple(starts[ax][s.start] for ax, s in enumerate(box))
         entry = found[(slice(None), slice(None), *index)]
         return entry[:, 0], entry[:, 1]
 
@@ -196,18 +200,27 @@ def given_coordinates(coords: da.Array) -> Mapping:
 # --- regions and the graph -------------------------------------------------------------------
 
 
-def pad_width(order: int, mode: str, prefilter: bool) -> int:
-    """scipy's padding before the spline prefilter (its ``npad``)."""
-    return 12 if prefilter and order > 1 and mode in ("nearest", "grid-constant") else 0
+@dataclass(frozen=True)
+class Spline:
+    """scipy's interpolation arguments, checked: order, mode, cval, prefilter."""
+
+    order: int
+    mode: str
+    cval: float
+    prefilter: bool
+
+    @property
+    def npad(self) -> int:
+        """scipy's padding before the prefilter."""
+        nearby = self.mode in ("nearest", "grid-constant")
+        return 12 if self.prefilter and self.order > 1 and nearby else 0
 
 
-def coefficients(
-    image: da.Array, order: int, mode: str, cval: float, prefilter: bool, axes: tuple[int, ...]
-) -> tuple[da.Array, int]:
+def coefficients(image: da.Array, spline: Spline, axes: tuple[int, ...]) -> tuple[da.Array, int]:
     """What scipy interpolates: the image, or the spline coefficients of its
     (padded) copy along ``axes``, float64; and the padding."""
-    npad = pad_width(order, mode, prefilter)
-    if not prefilter or order <= 1:
+    order, mode, cval, npad = spline.order, spline.mode, spline.cval, spline.npad
+    if not spline.prefilter or order <= 1:
         return image, 0
     padded = image
     if npad:
@@ -218,8 +231,18 @@ def coefficients(
             # the value numpy's pad writes into this dtype (scipy pads with numpy)
             value = np.pad(np.zeros(1, image.dtype), 1, constant_values=cval)[0]
             padded = da.pad(image, width, mode="constant", constant_values=value)
+    return spline_filtered(padded, order, mode, axes, np.dtype(np.float64)), npad
+
+
+def spline_filtered(
+    image: da.Array, order: int, mode: str, axes: tuple[int, ...], dtype: np.dtype
+) -> da.Array:
+    """scipy's ``spline_filter1d`` along each of ``axes`` in turn, each pass on
+    whole lines and written in ``dtype`` (as scipy's ``spline_filter``)."""
+    if order <= 1:
+        return image.astype(dtype)
     passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
-    return map_line_passes(padded, passes, dtype=np.float64, name="spline-filter"), npad
+    return map_line_passes(image, passes, dtype=dtype, name="spline-filter")
 
 
 def region(low: float, high: float, n: int, order: int, mode: str) -> tuple[int, int]:
@@ -246,35 +269,23 @@ def region(low: float, high: float, n: int, order: int, mode: str) -> tuple[int,
     return 0, n
 
 
-def _assemble(pieces: list[Any], shape: tuple[int, ...], places: list[Box]) -> np.ndarray:
-    if len(pieces) == 1:
-        return pieces[0]
-    out = np.empty(shape, pieces[0].dtype)
-    for piece, place in zip(pieces, places):
-        out[place] = piece
-    return out
-
-
 def _interpolate(
     values: np.ndarray,
     start: tuple[int, ...],
     coords: np.ndarray,
     axes: tuple[int, ...],
-    npad: int,
-    order: int,
-    mode: str,
-    cval: float,
+    spline: Spline,
     dtype: np.dtype,
 ) -> np.ndarray:
     """scipy's interpolation of ``values`` (the region at ``start``) at ``coords``
     (input coordinates along ``axes`` of each output pixel, in the whole array)."""
     coords = np.array(coords, np.float64)  # a copy: it is shifted in place
-    if npad:
-        coords += npad
+    if spline.npad:
+        coords += spline.npad
     for k, ax in enumerate(axes):
         if start[ax]:
             coords[k] -= start[ax]  # exact: an integer no larger than the coordinate
-    kwargs = dict(order=order, mode=mode, cval=cval, prefilter=False)
+    kwargs = dict(order=spline.order, mode=spline.mode, cval=spline.cval, prefilter=False)
     if len(axes) == values.ndim:
         return ndi.map_coordinates(values, coords, output=dtype, **kwargs)
     out = np.empty(coords.shape[1:], dtype)
@@ -291,41 +302,38 @@ def _interpolate(
 
 
 def resample(
-    values: da.Array,
-    npad: int,
+    image: da.Array,
     mapping: Mapping,
+    spline: Spline,
     output_shape: tuple[int, ...],
     output_chunks: tuple[tuple[int, ...], ...],
     *,
-    order: int,
-    mode: str,
-    cval: float,
     dtype: Any,
     name: str,
     coordinates: da.Array | None = None,
 ) -> da.Array:
-    """The lazy output: one task per output chunk, reading its region of ``values``.
+    """The lazy output: one task per output chunk, reading its region of what
+    scipy interpolates (:func:`coefficients` of ``image``).
 
     ``coordinates``: given coordinates (k, *output_shape), chunked (k whole,
     *output_chunks), instead of ``mapping.coordinates`` (whose bounds must
     then hold for them).
     """
     dtype = np.dtype(dtype)
+    values, npad = coefficients(image, spline, mapping.axes)
+    order, mode = spline.order, spline.mode
     token = tokenize(
         values.name,
-        npad,
         mapping.token,
+        spline,
         output_shape,
         output_chunks,
-        order,
-        mode,
-        cval,
         dtype,
         None if coordinates is None else coordinates.name,
     )
     out_name, piece_name = f"{name}-{token}", f"{name}-region-{token}"
-    bounds = [np.cumsum((0, *c)).tolist() for c in values.chunks]
     layer: dict[Any, Any] = {}
+    pieces: dict[Any, Any] = {}  # parts of input blocks that regions need
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in output_chunks]
     for index in product(*(range(len(c)) for c in output_chunks)):
         box = tuple(
@@ -340,25 +348,7 @@ def resample(
                 want.append(region(low[k] + npad, high[k] + npad, values.shape[ax], order, mode))
             else:
                 want.append((box[ax].start, box[ax].stop))
-        pieces, places = [], []
-        touched = [  # the blocks along each axis that overlap the region
-            range(
-                bisect.bisect_right(bounds[ax], a) - 1,
-                max(bisect.bisect_left(bounds[ax], z), bisect.bisect_right(bounds[ax], a)),
-            )
-            for ax, (a, z) in enumerate(want)
-        ]
-        for block in product(*touched):
-            src, dst = [], []
-            for ax, b in enumerate(block):
-                a, z = max(want[ax][0], bounds[ax][b]), min(want[ax][1], bounds[ax][b + 1])
-                src.append(slice(a - bounds[ax][b], z - bounds[ax][b]))
-                dst.append(slice(a - want[ax][0], z - want[ax][0]))
-            key = (piece_name, *index, len(pieces))
-            layer[key] = (operator.getitem, (values.name, *block), tuple(src))
-            pieces.append(key)
-            places.append(tuple(dst))
-        shape = tuple(z - a for a, z in want)
+        srcs = [np.arange(a, z) for a, z in want]
         start = tuple(a for a, _ in want)
         if coordinates is None:
             coords: Any = (mapping.coordinates, box)
@@ -366,17 +356,14 @@ def resample(
             coords = (coordinates.name, 0, *index)
         layer[(out_name, *index)] = (
             _interpolate,
-            (_assemble, pieces, shape, places),
+            region_task(values, srcs, 0, piece_name, pieces),
             start,
             coords,
             mapping.axes,
-            npad,
-            order,
-            mode,
-            cval,
+            spline,
             dtype,
         )
     deps = [values] if coordinates is None else [values, coordinates]
-    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=deps)
+    graph = HighLevelGraph.from_collections(out_name, {**pieces, **layer}, dependencies=deps)
     meta = np.empty((0,) * len(output_shape), dtype)
     return da.Array(graph, out_name, chunks=output_chunks, dtype=dtype, meta=meta)

@@ -266,7 +266,7 @@ def _components(parts: Any, structure: np.ndarray, invert: bool) -> da.Array:
         flags[ids] = True
     flags[0] = False
     again, _ = parts("lazy")
-    return _looked_up(again, structure, table, flags, invert)
+    return _labels.relabelled(again, structure, table, bool, ~flags if invert else flags)
 
 
 def _seeded_ids(
@@ -275,46 +275,6 @@ def _seeded_ids(
     if not seeds.any():
         return np.empty(0, table.dtype)
     return np.unique(label_block_mapped(region, structure, table)[seeds])
-
-
-def _looked_up_block(
-    region: np.ndarray, structure: np.ndarray, table: np.ndarray, flags: np.ndarray, invert: bool
-) -> np.ndarray:
-    lookup = flags[table]  # by local label
-    if invert:
-        lookup = ~lookup
-    return label_block_mapped(region, structure, lookup)
-
-
-def _uniform_block(region: np.ndarray, seeded: bool, invert: bool) -> np.ndarray:
-    """A block whose components are all seeded (the region) or none (nothing)."""
-    out = region.astype(bool, copy=True) if seeded else np.zeros(region.shape, bool)
-    return ~out if invert else out
-
-
-def _looked_up(
-    region: da.Array,
-    structure: np.ndarray,
-    table: _labels.LabelTable,
-    flags: np.ndarray,
-    invert: bool,
-) -> da.Array:
-    """Lazy: each block labelled again, its labels mapped to the component's flag
-    (the flags are stored once in the graph). A block whose components are all
-    seeded, or none, needs no labels: it is its region, or nothing."""
-    token = tokenize(region.name, structure, table.count, flags, invert)
-    flags_key, name = f"stable-flags-{token}", f"stable-{token}"
-    layer: dict[Any, Any] = {flags_key: flags}
-    for b, t in table.tables.items():
-        seeded = flags[t[1:]]
-        key = (name, *b)
-        if seeded.all() or not seeded.any():
-            layer[key] = (_uniform_block, (region.name, *b), bool(seeded.all()), invert)
-        else:
-            layer[key] = (_looked_up_block, (region.name, *b), structure, t, flags_key, invert)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[region])
-    meta = np.empty((0,) * region.ndim, bool)
-    return da.Array(graph, name, chunks=region.chunks, dtype=bool, meta=meta)
 
 
 # --- the bounded fallback: rounds of iterations -----------------------------------------------

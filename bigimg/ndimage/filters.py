@@ -455,7 +455,7 @@ def gaussian_filter1d(
 ) -> Any:
     """1-D Gaussian filter; equals ``scipy.ndimage.gaussian_filter1d``."""
     (s,) = _check_sigma(sigma, 1)
-    r = int(truncate * s + 0.5) if radius is None else int(radius)
+    r = _halo.gaussian_radius(s, truncate, radius)
     image, kwargs, dtype, depth, rules = plan_1d(
         input,
         ndi.gaussian_filter1d,
@@ -497,7 +497,7 @@ def _gaussian_plan(
     passes, reach = [], []
     for ax, s, o, m, r in zip(axes_t, sigmas, orders, modes, radii):
         if s > 1e-15:  # scipy skips the others
-            r = int(truncate * s + 0.5) if r is None else int(r)
+            r = _halo.gaussian_radius(s, truncate, r)
             passes.append(
                 (
                     _kernels.gaussian_filter1d,

@@ -10,6 +10,7 @@ axis at a time (:func:`bigimg._lines.map_line_passes`): exact too.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,14 +22,14 @@ from dask.array.core import normalize_chunks
 from dask.base import tokenize
 from scipy import special
 
-from bigimg._lines import map_line_passes
 from bigimg._resample import (
     Mapping,
+    Spline,
     affine_mapping,
-    coefficients,
     given_coordinates,
     resample,
     separable_mapping,
+    spline_filtered,
 )
 from bigimg.ndimage._inputs import as_dask, check_output, per_axis, scipy_dry_run
 
@@ -58,12 +59,13 @@ MODES = (
 # --- arguments ---------------------------------------------------------------------------------
 
 
-def _check_order_mode(order: Any, mode: Any) -> int:
+def _spline(order: Any, mode: Any, cval: Any, prefilter: Any) -> Spline:
+    """scipy's interpolation arguments, checked (``cval`` may be complex)."""
     if isinstance(order, bool) or not isinstance(order, int | np.integer) or not 0 <= order <= 5:
         raise ValueError(f"order={order!r}: the spline order must be an integer from 0 to 5")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
-    return int(order)
+    return Spline(int(order), mode, cval, bool(prefilter))
 
 
 def _dtype(output: Any, image: da.Array) -> np.dtype:
@@ -109,11 +111,7 @@ def _transform(
     image: da.Array,
     mapping: Mapping,
     output_shape: tuple[int, ...],
-    *,
-    order: int,
-    mode: str,
-    cval: Any,
-    prefilter: bool,
+    spline: Spline,
     dtype: np.dtype,
     output_chunks: Any,
     name: str,
@@ -131,27 +129,21 @@ def _transform(
                 part,
                 mapping,
                 output_shape,
-                order=order,
-                mode=mode,
-                cval=value,
-                prefilter=prefilter,
-                dtype=np.dtype(np.float64),
-                output_chunks=chunks,
-                name=name,
-                coordinates=coordinates,
+                dataclasses.replace(spline, cval=value),
+                np.dtype(np.float64),
+                chunks,
+                name,
+                coordinates,
             )
 
-        return _split_complex(run, image, cval, dtype)
-    values, npad = coefficients(image, order, mode, float(cval), prefilter, mapping.axes)
+        return _split_complex(run, image, spline.cval, dtype)
+    spline = dataclasses.replace(spline, cval=float(spline.cval))
     return resample(
-        values,
-        npad,
+        image,
         mapping,
+        spline,
         output_shape,
         chunks,
-        order=order,
-        mode=mode,
-        cval=float(cval),
         dtype=dtype,
         name=name,
         coordinates=coordinates,
@@ -187,7 +179,8 @@ def affine_transform(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    spline = _spline(order, mode, cval, prefilter)
+    order = spline.order
     shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
     dtype = _dtype(output, image)
     scipy_dry_run(
@@ -211,18 +204,7 @@ def affine_transform(
             mapping = separable_mapping(m, off / m, False)
     else:
         mapping = affine_mapping(m, off, tuple(range(len(shape))))
-    return _transform(
-        image,
-        mapping,
-        shape,
-        order=order,
-        mode=mode,
-        cval=cval,
-        prefilter=prefilter,
-        dtype=dtype,
-        output_chunks=output_chunks,
-        name="affine-transform",
-    )
+    return _transform(image, mapping, shape, spline, dtype, output_chunks, "affine-transform")
 
 
 def _tiny(shape: Sequence[int]) -> tuple[int, ...]:
@@ -249,23 +231,13 @@ def shift(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    spline = _spline(order, mode, cval, prefilter)
+    order = spline.order
     dtype = _dtype(output, image)
     scipy_dry_run(ndi.shift, image, shift, output=dtype, order=order, mode=mode, cval=cval)
     offsets = np.asarray([-float(s) for s in per_axis(shift, image.ndim, "shift")], np.float64)
     mapping = separable_mapping(None, offsets, False)
-    return _transform(
-        image,
-        mapping,
-        image.shape,
-        order=order,
-        mode=mode,
-        cval=cval,
-        prefilter=prefilter,
-        dtype=dtype,
-        output_chunks=None,
-        name="shift",
-    )
+    return _transform(image, mapping, image.shape, spline, dtype, None, "shift")
 
 
 def zoom(
@@ -296,7 +268,8 @@ def zoom(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    spline = _spline(order, mode, cval, prefilter)
+    order = spline.order
     dtype = _dtype(output, image)
     factors = per_axis(zoom, image.ndim, "zoom")
     scipy_dry_run(
@@ -316,18 +289,7 @@ def zoom(
     num = np.array(image.shape) - (0 if grid_mode else 1)
     ratio = np.divide(num, div, out=np.ones(image.ndim, np.float64), where=div != 0)
     mapping = separable_mapping(ratio, None, grid_mode)
-    return _transform(
-        image,
-        mapping,
-        shape,
-        order=order,
-        mode=mode,
-        cval=cval,
-        prefilter=prefilter,
-        dtype=dtype,
-        output_chunks=output_chunks,
-        name="zoom",
-    )
+    return _transform(image, mapping, shape, spline, dtype, output_chunks, "zoom")
 
 
 def rotate(
@@ -359,7 +321,8 @@ def rotate(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    spline = _spline(order, mode, cval, prefilter)
+    order = spline.order
     dtype = _dtype(output, image)
     scipy_dry_run(
         ndi.rotate, image, angle, axes, reshape, output=dtype, order=order, mode=mode, cval=cval
@@ -381,18 +344,7 @@ def rotate(
     shape = tuple(int(n) for n in shape_arr)
     mapping = affine_mapping(rot, offset, tuple(plane))
     mapping = Mapping(mapping.coordinates, mapping.bounds, tuple(plane), mapping.token)
-    return _transform(
-        image,
-        mapping,
-        shape,
-        order=order,
-        mode=mode,
-        cval=cval,
-        prefilter=prefilter,
-        dtype=dtype,
-        output_chunks=output_chunks,
-        name="rotate",
-    )
+    return _transform(image, mapping, shape, spline, dtype, output_chunks, "rotate")
 
 
 def map_coordinates(
@@ -420,7 +372,8 @@ def map_coordinates(
     array([2., 7.])
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    spline = _spline(order, mode, cval, prefilter)
+    order = spline.order
     dtype = _dtype(output, image)
     coords = (
         coordinates
@@ -444,17 +397,7 @@ def map_coordinates(
     coords = coords.rechunk({0: -1})
     mapping = given_coordinates(coords)
     return _transform(
-        image,
-        mapping,
-        coords.shape[1:],
-        order=order,
-        mode=mode,
-        cval=cval,
-        prefilter=prefilter,
-        dtype=dtype,
-        output_chunks=None,
-        name="map-coordinates",
-        coordinates=coords,
+        image, mapping, coords.shape[1:], spline, dtype, None, "map-coordinates", coords
     )
 
 
@@ -507,7 +450,8 @@ def geometric_transform(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    spline = _spline(order, mode, cval, prefilter)
+    order = spline.order
     dtype = _dtype(output, image)
     if not callable(mapping):
         raise TypeError(f"mapping must be callable, not {type(mapping).__name__}")
@@ -549,7 +493,7 @@ def spline_filter1d(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    order = _spline(order, mode, 0.0, True).order
     dtype = _dtype(output, image)
     scipy_dry_run(ndi.spline_filter1d, image, order, axis, output=dtype, mode=mode)
     ax = axis % image.ndim
@@ -570,7 +514,7 @@ def spline_filter(
     True
     """
     image = as_dask(input)
-    order = _check_order_mode(order, mode)
+    order = _spline(order, mode, 0.0, True).order
     dtype = _dtype(output, image)
     scipy_dry_run(ndi.spline_filter, image, order, output=dtype, mode=mode)
     return _filtered(image, order, tuple(range(image.ndim)), dtype, mode)
@@ -585,7 +529,4 @@ def _filtered(
             return _filtered(part, order, axes, np.dtype(dtype.type(0).real.dtype), mode)
 
         return _split_complex(run, image, 0.0, dtype)
-    if order <= 1:
-        return image.astype(dtype)
-    passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
-    return map_line_passes(image, passes, dtype=dtype, name="spline-filter")
+    return spline_filtered(image, order, mode, axes, dtype)
