@@ -8,11 +8,11 @@ the spline of the given order there (from the input itself for order 0 and
 both per output chunk, with scipy's own arithmetic, so results are
 bit-identical to scipy on the whole array for every chunking:
 
-1. **Coordinates.** A :class:`Mapping` computes the coordinates of a box of
-   output pixels with exactly scipy's floating-point operations (for an
-   affine matrix: ``offset[i]``, then ``+= o[j] * matrix[i, j]`` in turn;
-   for zoom and shift, per axis). It also bounds them for a box, cheaply,
-   when the graph is built.
+1. **Coordinates.** A :class:`Mapping` describes how the coordinates of a
+   box of output pixels are computed, with exactly scipy's floating-point
+   operations (for an affine matrix: ``offset[i]``, then
+   ``+= o[j] * matrix[i, j]`` in turn; for zoom and shift, a table per axis;
+   or given). It also bounds them for a box, cheaply, when the graph is built.
 2. **Region.** From those bounds, each output chunk reads only the region of
    the coefficient array that the spline's support reaches (:func:`region`),
    extended to the array's border where coordinates leave the array, and by
@@ -20,18 +20,24 @@ bit-identical to scipy on the whole array for every chunking:
    around (``wrap`` modes), or reflect more than once, reads the whole axis.
    The halo engine's :func:`bigimg._overlap.region_task` gathers the region
    from the blocks it touches (only the parts needed move).
-3. **Interpolation.** scipy's ``map_coordinates`` (``prefilter=False``) runs
-   on the region with the coordinates moved into it. Moving by an integer
-   that is at most the coordinate is exact in floating point, so the
-   fractional parts, the spline weights and the sums are scipy's; inside the
-   region the spline never sees the region's edges, and at a true border the
-   region has the array's border, so scipy's mode handling is the same.
+3. **Interpolation.** Pixels whose spline support lies inside the array are
+   evaluated by the compiled loop of :mod:`bigimg._splines` (scipy's
+   weights and sums, computed where the coordinate is made). The others
+   (near a border, where the mode decides) go to scipy's ``map_coordinates``
+   (``prefilter=False``) on the region, with their coordinates moved into
+   it. Moving by an integer that is at most the coordinate is exact in
+   floating point, so the fractional parts, the spline weights and the sums
+   are scipy's; inside the region the spline never sees the region's edges,
+   and at a true border the region has the array's border, so scipy's mode
+   handling is the same.
 
 Where scipy pads before prefiltering (``nearest`` and ``grid-constant``: 12
 pixels, ``npad``), the coefficients are computed from the same padded array and
 coordinates get the same ``+ npad``. Coefficients come from
 :func:`bigimg._lines.map_line_passes` (scipy's per-line recursive filter on
-whole lines), so they are scipy's bit for bit.
+whole lines; along axes other than the last, the lines of a pencil filtered
+side by side by :func:`bigimg._splines.spline_filter1d`), so they are
+scipy's bit for bit.
 
 The ``axes`` of a mapping are the input axes it interpolates over; the
 others pass through (``rotate`` of a volume turns planes: scipy filters and
@@ -54,6 +60,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._lines import map_line_passes
 from bigimg._overlap import region_task
+from bigimg._splines import AFFINE, GIVEN, SEPARABLE, interpolate, spline_filter1d
 
 __all__ = [
     "Mapping",
@@ -78,47 +85,26 @@ _CLAMPED = ("constant", "grid-constant", "nearest")
 class Mapping:
     """Output pixel -> input coordinate, scipy's arithmetic.
 
-    ``coordinates(box)`` gives a (len(axes), *box shape) float64 array of
-    the input coordinates (along ``axes``) of the output pixels in ``box``;
-    ``bounds(box)`` two arrays (low, high) that contain them (NaN: unknown).
-    ``axes``: the input axes interpolated; the other output axes equal the
-    input axes of the same position (same length).
+    ``bounds(box)`` gives two arrays (low, high) that contain the input
+    coordinates (along ``axes``) of the output pixels in ``box`` (NaN:
+    unknown); ``encode(box)`` describes how those coordinates are computed,
+    as ``(kind, table, origin)`` for :func:`bigimg._splines.interpolate`
+    (None: they are given). ``axes``: the input axes interpolated; the other
+    output axes equal the input axes of the same position (same length).
     """
 
-    coordinates: Callable[[Box], np.ndarray]
     bounds: Callable[[Box], tuple[np.ndarray, np.ndarray]]
     axes: tuple[int, ...]
     token: Any
+    encode: Callable[[Box], tuple[int, np.ndarray, np.ndarray]] | None = None
 
 
 # --- mappings: scipy's coordinate arithmetic -----------------------------------------------
 
 
-def _grids(box: Box) -> list[np.ndarray]:
-    """Output coordinates along each axis of ``box``, broadcastable (float64)."""
-    n = len(box)
-    return [
-        np.arange(s.start, s.stop, dtype=np.float64).reshape(
-            [-1 if k == ax else 1 for k in range(n)]
-        )
-        for ax, s in enumerate(box)
-    ]
-
-
 def affine_mapping(matrix: np.ndarray, offset: np.ndarray, axes: tuple[int, ...]) -> Mapping:
     """``offset[i]``, then ``+= o[j] * matrix[i, j]`` for each output axis j in turn
     (scipy's order); ``axes``: the output axes the matrix's columns belong to."""
-
-    def coordinates(box: Box) -> np.ndarray:
-        grids = _grids(box)
-        shape = tuple(s.stop - s.start for s in box)
-        out = np.empty((len(matrix), *shape))
-        for i, row in enumerate(matrix):
-            acc = np.full(shape, offset[i])
-            for j, ax in enumerate(axes):
-                acc = acc + grids[ax] * row[j]
-            out[i] = acc
-        return out
 
     def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
         first = np.array([box[ax].start for ax in axes], float)
@@ -126,8 +112,16 @@ def affine_mapping(matrix: np.ndarray, offset: np.ndarray, axes: tuple[int, ...]
         a, b = matrix * first, matrix * last
         return offset + np.minimum(a, b).sum(1), offset + np.maximum(a, b).sum(1)
 
+    table = np.column_stack([matrix, offset]).astype(np.float64)
+
+    def encode(box: Box) -> tuple[int, np.ndarray, np.ndarray]:
+        return AFFINE, table, np.array([box[ax].start for ax in axes], np.int64)
+
     return Mapping(
-        coordinates, bounds, tuple(range(len(matrix))), ("affine", matrix, offset, axes)
+        bounds,
+        tuple(range(len(matrix))),
+        ("affine", matrix, offset, axes),
+        encode,
     )
 
 
@@ -147,20 +141,20 @@ def separable_mapping(
             c = c * zoom[ax]
         return c
 
-    def coordinates(box: Box) -> np.ndarray:
-        shape = tuple(s.stop - s.start for s in box)
-        out = np.empty((len(box), *shape))
-        for ax, grid in enumerate(_grids(box)):
-            out[ax] = along(ax, grid)
-        return out
-
     def bounds(box: Box) -> tuple[np.ndarray, np.ndarray]:
         ends = np.array([[along(ax, np.array([s.start, s.stop - 1]))] for ax, s in enumerate(box)])
         ends = ends.reshape(len(box), 2)
         return ends.min(1), ends.max(1)
 
+    def encode(box: Box) -> tuple[int, np.ndarray, np.ndarray]:
+        table = np.zeros((len(box), max(s.stop - s.start for s in box)))
+        for ax, s in enumerate(box):
+            table[ax, : s.stop - s.start] = along(ax, np.arange(s.start, s.stop))
+        return SEPARABLE, table, np.zeros(len(box), np.int64)
+
     n = len(zoom) if zoom is not None else len(shift)  # type: ignore[arg-type]
-    return Mapping(coordinates, bounds, tuple(range(n)), ("separable", zoom, shift, grid_mode))
+    token = ("separable", zoom, shift, grid_mode)
+    return Mapping(bounds, tuple(range(n)), token, encode)
 
 
 def _block_bounds(block: np.ndarray) -> np.ndarray:
@@ -191,10 +185,7 @@ def given_coordinates(coords: da.Array) -> Mapping:
         entry = found[(slice(None), slice(None), *index)]
         return entry[:, 0], entry[:, 1]
 
-    def coordinates(box: Box) -> np.ndarray:  # pragma: no cover - the blocks are given
-        raise AssertionError("given coordinates come from their blocks")
-
-    return Mapping(coordinates, bounds, tuple(range(k)), ("given", coords.name))
+    return Mapping(bounds, tuple(range(k)), ("given", coords.name))
 
 
 # --- regions and the graph -------------------------------------------------------------------
@@ -241,7 +232,7 @@ def spline_filtered(
     whole lines and written in ``dtype`` (as scipy's ``spline_filter``)."""
     if order <= 1:
         return image.astype(dtype)
-    passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
+    passes = [(spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
     return map_line_passes(image, passes, dtype=dtype, name="spline-filter")
 
 
@@ -272,32 +263,55 @@ def region(low: float, high: float, n: int, order: int, mode: str) -> tuple[int,
 def _interpolate(
     values: np.ndarray,
     start: tuple[int, ...],
-    coords: np.ndarray,
+    lengths: tuple[int, ...],
+    encoded: tuple[int, np.ndarray, np.ndarray] | None,
+    coords: np.ndarray | None,
+    shape: tuple[int, ...],
     axes: tuple[int, ...],
     spline: Spline,
     dtype: np.dtype,
 ) -> np.ndarray:
-    """scipy's interpolation of ``values`` (the region at ``start``) at ``coords``
-    (input coordinates along ``axes`` of each output pixel, in the whole array)."""
-    coords = np.array(coords, np.float64)  # a copy: it is shifted in place
-    if spline.npad:
-        coords += spline.npad
-    for k, ax in enumerate(axes):
-        if start[ax]:
-            coords[k] -= start[ax]  # exact: an integer no larger than the coordinate
-    kwargs = dict(order=spline.order, mode=spline.mode, cval=spline.cval, prefilter=False)
-    if len(axes) == values.ndim:
-        return ndi.map_coordinates(values, coords, output=dtype, **kwargs)
-    out = np.empty(coords.shape[1:], dtype)
+    """scipy's interpolation of ``values`` (the region at ``start`` of an array
+    of ``lengths`` along ``axes``) for an output box of ``shape``: the
+    interior pixels compiled (:func:`bigimg._splines.interpolate`), the others
+    by scipy's ``map_coordinates`` on the region; axes not in ``axes`` pass
+    through, plane by plane."""
+    out = np.empty(shape, dtype)
+    kind, table, origin = (
+        encoded
+        if encoded is not None
+        else (GIVEN, np.zeros((1, 1)), np.zeros(len(axes), np.int64))
+    )
+    flat = None if coords is None else np.asarray(coords, np.float64).reshape(len(axes), -1)
+    region_start = tuple(start[ax] for ax in axes)
     other = [ax for ax in range(values.ndim) if ax not in axes]
-    for index in product(*(range(out.shape[ax]) for ax in other)):
+    kwargs = dict(order=spline.order, mode=spline.mode, cval=spline.cval, prefilter=False)
+    for index in product(*(range(shape[ax]) for ax in other)):
         where: list[Any] = [slice(None)] * values.ndim
         for ax, i in zip(other, index):
             where[ax] = i
-        at = tuple(where)
-        out[at] = ndi.map_coordinates(
-            values[at], coords[(slice(None), *at)], output=dtype, **kwargs
+        at = tuple(where) if other else ()
+        part = values[at]
+        plane, pending, at_coords = interpolate(
+            part,
+            region_start,
+            lengths,
+            shape if flat is not None else tuple(shape[ax] for ax in axes),
+            dtype,
+            kind,
+            table,
+            origin,
+            flat,
+            npad=spline.npad,
+            order=spline.order,
+            mode=spline.mode,
+            cval=spline.cval,
         )
+        if pending.size:
+            plane.reshape(-1)[pending] = ndi.map_coordinates(
+                part, at_coords, output=dtype, **kwargs
+            )
+        out[at] = plane
     return out
 
 
@@ -316,12 +330,13 @@ def resample(
     scipy interpolates (:func:`coefficients` of ``image``).
 
     ``coordinates``: given coordinates (k, *output_shape), chunked (k whole,
-    *output_chunks), instead of ``mapping.coordinates`` (whose bounds must
+    *output_chunks), instead of ``mapping.encode`` (whose bounds must
     then hold for them).
     """
     dtype = np.dtype(dtype)
     values, npad = coefficients(image, spline, mapping.axes)
     order, mode = spline.order, spline.mode
+    lengths = tuple(values.shape[ax] for ax in mapping.axes)
     token = tokenize(
         values.name,
         mapping.token,
@@ -350,15 +365,14 @@ def resample(
                 want.append((box[ax].start, box[ax].stop))
         srcs = [np.arange(a, z) for a, z in want]
         start = tuple(a for a, _ in want)
-        if coordinates is None:
-            coords: Any = (mapping.coordinates, box)
-        else:
-            coords = (coordinates.name, 0, *index)
         layer[(out_name, *index)] = (
             _interpolate,
             region_task(values, srcs, 0, piece_name, pieces),
             start,
-            coords,
+            lengths,
+            None if mapping.encode is None else mapping.encode(box),
+            None if coordinates is None else (coordinates.name, 0, *index),
+            tuple(s.stop - s.start for s in box),
             mapping.axes,
             spline,
             dtype,

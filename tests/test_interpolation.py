@@ -12,6 +12,7 @@ from dask.core import get_dependencies
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bigimg import _splines
 from bigimg.ndimage import interpolation as bi
 from tests.guards import raise_if_dask_computes
 from tests.strategies import chunkings
@@ -37,7 +38,8 @@ def images(draw: Any, min_dims: int = 1, max_dims: int = 3) -> tuple[np.ndarray,
     if dtype.kind == "f":
         x = (rng.standard_normal(shape) * 50).astype(dtype)
     else:
-        x = rng.integers(0, 200, size=shape).astype(dtype)
+        low = -100 if dtype.kind == "i" else 0
+        x = rng.integers(low, low + 200, size=shape).astype(dtype)
     return x, draw(chunkings(shape))
 
 
@@ -157,6 +159,63 @@ def test_spline_filters(case: Any, order: int, mode: str, output: str) -> None:
         with raise_if_dask_computes():
             got = func(da.from_array(x, chunks=chunks), order, *args, output, mode)
         same(got, expected)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@given(data=st.data())
+def test_compiled_and_plain_paths_equal_scipy(compiled: bool, data: Any) -> None:
+    """Larger images than above, so that most output pixels are interior and
+    go through the compiled spline sums (or, switched off, scipy alone): both
+    equal scipy for affine maps, zoom, shift, a volume turned in the plane of
+    axes 0 and 2 (its planes are not contiguous), given coordinates
+    and a 4-D shift (more axes than the compiled sums take)."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    dtype = np.dtype(data.draw(st.sampled_from(DTYPES)))
+    x2 = (rng.standard_normal((40, 36)) * 60).astype(dtype)
+    x3 = (rng.standard_normal((10, 12, 9)) * 60).astype(dtype)
+    x4 = (rng.standard_normal((4, 5, 6, 7)) * 60).astype(dtype)
+    kw = data.draw(spline_args())
+    matrix = np.eye(2) + rng.uniform(-0.6, 0.6, (2, 2))
+    coords = rng.uniform(-3, 40, (2, 30, 20))
+    cases = [
+        (bi.affine_transform, ndi.affine_transform, x2, (matrix, rng.uniform(-5, 5, 2))),
+        (bi.zoom, ndi.zoom, x2, (data.draw(st.sampled_from([0.6, 1.7, (1.3, 0.8)])),)),
+        (bi.shift, ndi.shift, x2, (tuple(rng.uniform(-4, 4, 2)),)),
+        (bi.rotate, ndi.rotate, x3, (data.draw(st.floats(-90, 90)), (0, 2))),
+        (bi.map_coordinates, ndi.map_coordinates, x2, (coords,)),
+        (bi.shift, ndi.shift, x4, ((0.5, -1.25, 0.75, 2.0),)),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_splines, "ENABLED", compiled)
+        for ours, theirs, x, args in cases:
+            # chunks of at least 3 pixels (the small tests above take every chunking)
+            chunks = tuple(data.draw(st.integers(min(3, n), n)) for n in x.shape)
+            got = ours(da.from_array(x, chunks=chunks), *args, **kw)
+            same(got, theirs(x, *args, **kw))
+
+
+@pytest.mark.skipif(not _splines.ENABLED, reason="numba is not installed")
+@given(
+    st.integers(1, 40),
+    st.integers(0, 5),
+    st.sampled_from(MODES),
+    st.sampled_from(["float64", "float32", "uint8", "int16"]),
+    st.integers(0, 2),
+    st.integers(0, 2**32 - 1),
+)
+def test_compiled_prefilter_equals_scipy(
+    n: int, order: int, mode: str, dtype: str, axis: int, seed: int
+) -> None:
+    """Lines filtered side by side give scipy's spline_filter1d bit for bit."""
+    rng = np.random.default_rng(seed)
+    shape = [3, 4, 5]
+    shape[axis] = n
+    x = (rng.standard_normal(shape) * 80).astype(dtype)
+    for output in (np.float64, np.float32):
+        got = _splines.spline_filter1d(x, order, axis, output, mode)
+        np.testing.assert_array_equal(
+            got, ndi.spline_filter1d(x, order, axis=axis, output=output, mode=mode), strict=True
+        )
 
 
 def test_geometric_transform_with_extra_arguments() -> None:

@@ -343,7 +343,7 @@ def rotate(
     shape_arr[plane] = out_plane
     shape = tuple(int(n) for n in shape_arr)
     mapping = affine_mapping(rot, offset, tuple(plane))
-    mapping = Mapping(mapping.coordinates, mapping.bounds, tuple(plane), mapping.token)
+    mapping = dataclasses.replace(mapping, axes=tuple(plane))
     return _transform(image, mapping, shape, spline, dtype, output_chunks, "rotate")
 
 
