@@ -54,7 +54,6 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-import scipy.ndimage as ndi
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
@@ -89,14 +88,15 @@ class Mapping:
     coordinates (along ``axes``) of the output pixels in ``box`` (NaN:
     unknown); ``encode(box)`` describes how those coordinates are computed,
     as ``(kind, table, origin)`` for :func:`bigimg._splines.interpolate`
-    (None: they are given). ``axes``: the input axes interpolated; the other
-    output axes equal the input axes of the same position (same length).
+    (kind ``GIVEN``: read from the coordinate blocks). ``axes``: the input
+    axes interpolated; the other output axes equal the input axes of the same
+    position (same length).
     """
 
     bounds: Callable[[Box], tuple[np.ndarray, np.ndarray]]
     axes: tuple[int, ...]
     token: Any
-    encode: Callable[[Box], tuple[int, np.ndarray, np.ndarray]] | None = None
+    encode: Callable[[Box], tuple[int, np.ndarray, np.ndarray]]
 
 
 # --- mappings: scipy's coordinate arithmetic -----------------------------------------------
@@ -185,7 +185,10 @@ def given_coordinates(coords: da.Array) -> Mapping:
         entry = found[(slice(None), slice(None), *index)]
         return entry[:, 0], entry[:, 1]
 
-    return Mapping(bounds, tuple(range(k)), ("given", coords.name))
+    def encode(box: Box) -> tuple[int, np.ndarray, np.ndarray]:
+        return GIVEN, np.zeros((k, 1)), np.zeros(k, np.int64)
+
+    return Mapping(bounds, tuple(range(k)), ("given", coords.name), encode)
 
 
 # --- regions and the graph -------------------------------------------------------------------
@@ -264,7 +267,7 @@ def _interpolate(
     values: np.ndarray,
     start: tuple[int, ...],
     lengths: tuple[int, ...],
-    encoded: tuple[int, np.ndarray, np.ndarray] | None,
+    encoded: tuple[int, np.ndarray, np.ndarray],
     coords: np.ndarray | None,
     shape: tuple[int, ...],
     axes: tuple[int, ...],
@@ -272,28 +275,16 @@ def _interpolate(
     dtype: np.dtype,
 ) -> np.ndarray:
     """scipy's interpolation of ``values`` (the region at ``start`` of an array
-    of ``lengths`` along ``axes``) for an output box of ``shape``: the
-    interior pixels compiled (:func:`bigimg._splines.interpolate`), the others
-    by scipy's ``map_coordinates`` on the region; axes not in ``axes`` pass
-    through, plane by plane."""
-    out = np.empty(shape, dtype)
-    kind, table, origin = (
-        encoded
-        if encoded is not None
-        else (GIVEN, np.zeros((1, 1)), np.zeros(len(axes), np.int64))
-    )
+    of ``lengths`` along ``axes``) for an output box of ``shape``
+    (:func:`bigimg._splines.interpolate`); axes not in ``axes`` pass through,
+    plane by plane."""
+    kind, table, origin = encoded
     flat = None if coords is None else np.asarray(coords, np.float64).reshape(len(axes), -1)
     region_start = tuple(start[ax] for ax in axes)
-    other = [ax for ax in range(values.ndim) if ax not in axes]
-    kwargs = dict(order=spline.order, mode=spline.mode, cval=spline.cval, prefilter=False)
-    for index in product(*(range(shape[ax]) for ax in other)):
-        where: list[Any] = [slice(None)] * values.ndim
-        for ax, i in zip(other, index):
-            where[ax] = i
-        at = tuple(where) if other else ()
-        part = values[at]
-        plane, pending, at_coords = interpolate(
-            part,
+
+    def plane(at: tuple[Any, ...]) -> np.ndarray:
+        return interpolate(
+            values[at],
             region_start,
             lengths,
             shape if flat is not None else tuple(shape[ax] for ax in axes),
@@ -307,11 +298,16 @@ def _interpolate(
             mode=spline.mode,
             cval=spline.cval,
         )
-        if pending.size:
-            plane.reshape(-1)[pending] = ndi.map_coordinates(
-                part, at_coords, output=dtype, **kwargs
-            )
-        out[at] = plane
+
+    other = [ax for ax in range(values.ndim) if ax not in axes]
+    if not other:
+        return plane(())
+    out = np.empty(shape, dtype)
+    for index in product(*(range(shape[ax]) for ax in other)):
+        where: list[Any] = [slice(None)] * values.ndim
+        for ax, i in zip(other, index):
+            where[ax] = i
+        out[tuple(where)] = plane(tuple(where))
     return out
 
 
@@ -370,7 +366,7 @@ def resample(
             region_task(values, srcs, 0, piece_name, pieces),
             start,
             lengths,
-            None if mapping.encode is None else mapping.encode(box),
+            mapping.encode(box),
             None if coordinates is None else (coordinates.name, 0, *index),
             tuple(s.stop - s.start for s in box),
             mapping.axes,

@@ -28,17 +28,18 @@ double-precision operations in scipy's order, so the values are bit-identical:
   integers ``t +- 0.5`` clipped at both ends, then truncation; booleans
   ``t != 0``.
 
-Only *interior* pixels are evaluated here: those whose coordinate along
-every axis lies inside the (padded) array and whose whole support lies inside
-the array and inside the region, where no boundary mode applies. In mode
-``'constant'`` a coordinate more than one pixel outside the array (below
--1 or above the length) gives ``cval`` exactly, as scipy does. Every other
-pixel (near a border, NaN coordinates, regions of more than three axes) is
-handed back with its coordinate in region space, and the caller evaluates
-those with scipy's ``map_coordinates`` itself. The interior sum never sees
-the mode, so this split cannot change a value.
+Only *interior* pixels are evaluated by the compiled loop: those whose
+coordinate along every axis lies inside the (padded) array and whose whole
+support lies inside the array and inside the region, where no boundary mode
+applies. In mode ``'constant'`` a coordinate more than one pixel outside the
+array (below -1 or above the length) gives ``cval`` exactly, as scipy does.
+Every other pixel (near a border, NaN coordinates, regions of more than
+three axes) keeps its coordinate, moved into the region, and
+:func:`interpolate` evaluates those with scipy's ``map_coordinates`` on the
+region. The interior sum never sees the mode, so this split cannot change a
+value.
 
-Compiled with numba (``nogil``); without numba every pixel is handed back.
+Compiled with numba (``nogil``); without numba every pixel goes to scipy.
 """
 
 from __future__ import annotations
@@ -301,46 +302,49 @@ def interpolate(
     order: int,
     mode: str,
     cval: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The interior pixels of an output box of ``shape`` (the rank of
-    ``values`` unless the coordinates are given), in ``dtype``.
+) -> np.ndarray:
+    """scipy's interpolation through ``values`` for an output box of ``shape``
+    (the rank of ``values`` unless the coordinates are given), in ``dtype``.
 
     ``values``: the region at ``start`` of the padded array of ``lengths``.
     Coordinates: ``kind`` AFFINE (``table`` = [matrix | offset], ``origin``
     the output box's first index per axis), SEPARABLE (``table`` row ``r``:
     the coordinates along output axis ``r`` of the box) or GIVEN (``coords``,
-    (rank, size)). Returns the output (C order), the flat indices of the
-    pixels left to the caller and their coordinates in region space
-    (rank, count).
+    (rank, size)). Interior pixels are compiled; the others are scipy's
+    ``map_coordinates`` on the region, at their coordinates moved into it.
     """
     rank = values.ndim
     size = math.prod(shape)
-    usable = ENABLED and 1 <= rank <= _MAX_RANK and values.dtype.kind in "fiub"
-    if not usable:
-        found = _all_coordinates(kind, table, origin, coords, shape, npad, start)
-        return np.empty(shape, dtype), np.arange(size), found
-    if values.dtype != np.float32:  # scipy reads every value as a double
-        values = values.astype(np.float64, copy=False)
-    buffer = np.zeros(shape)  # pixels handed back stay 0 until the caller fills them
-    fb_index = np.empty(size, np.int64)
-    fb_coords = np.empty((rank, size))
-    count = _kernel(
-        _three(np.ascontiguousarray(values)),
-        kind,
-        np.ascontiguousarray(table, np.float64),
-        np.asarray(origin, np.int64),
-        np.zeros((rank, 1)) if coords is None else coords,
-        np.asarray(start, np.int64),
-        np.asarray(lengths, np.int64),
-        float(npad),
-        order,
-        mode == "constant",
-        float(cval),
-        buffer.reshape(1, 1, -1) if kind == GIVEN else _three(buffer),
-        fb_index,
-        fb_coords,
-    )
-    return as_output(buffer, dtype), fb_index[:count], fb_coords[:, :count]
+    if ENABLED and 1 <= rank <= _MAX_RANK and values.dtype.kind in "fiub":
+        buffer = np.zeros(shape)  # pixels handed back stay 0 until filled below
+        pending = np.empty(size, np.int64)
+        at = np.empty((rank, size))
+        count = _kernel(
+            # scipy reads every value as a double
+            _three(np.ascontiguousarray(values, None if values.dtype == np.float32 else float)),
+            kind,
+            np.ascontiguousarray(table, np.float64),
+            np.asarray(origin, np.int64),
+            np.zeros((rank, 1)) if coords is None else coords,
+            np.asarray(start, np.int64),
+            np.asarray(lengths, np.int64),
+            float(npad),
+            order,
+            mode == "constant",
+            float(cval),
+            buffer.reshape(1, 1, -1) if kind == GIVEN else _three(buffer),
+            pending,
+            at,
+        )
+        out, pending, at = as_output(buffer, dtype), pending[:count], at[:, :count]
+    else:
+        out, pending = np.empty(shape, dtype), np.arange(size)
+        at = _all_coordinates(kind, table, origin, coords, shape, npad, start)
+    if pending.size:
+        out.reshape(-1)[pending] = ndi.map_coordinates(
+            values, at, output=dtype, order=order, mode=mode, cval=cval, prefilter=False
+        )
+    return out
 
 
 def _all_coordinates(
@@ -352,8 +356,9 @@ def _all_coordinates(
     npad: int,
     start: tuple[int, ...],
 ) -> np.ndarray:
-    """Every pixel's coordinates in region space, with the kernel's arithmetic (numpy)."""
-    rank = len(shape)
+    """Every pixel's coordinates in region space, with the kernel's arithmetic
+    (numpy): one row per axis of the region (``start``)."""
+    rank = len(start)
     if kind == GIVEN:
         found = np.array(coords, np.float64)
     else:

@@ -167,8 +167,9 @@ def test_compiled_and_plain_paths_equal_scipy(compiled: bool, data: Any) -> None
     """Larger images than above, so that most output pixels are interior and
     go through the compiled spline sums (or, switched off, scipy alone): both
     equal scipy for affine maps, zoom, shift, a volume turned in the plane of
-    axes 0 and 2 (its planes are not contiguous), given coordinates
-    and a 4-D shift (more axes than the compiled sums take)."""
+    axes 0 and 2 (its planes are not contiguous), given coordinates (with
+    outputs of other ranks than the image's) and a 4-D shift (more axes than
+    the compiled sums take)."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     dtype = np.dtype(data.draw(st.sampled_from(DTYPES)))
     x2 = (rng.standard_normal((40, 36)) * 60).astype(dtype)
@@ -183,6 +184,9 @@ def test_compiled_and_plain_paths_equal_scipy(compiled: bool, data: Any) -> None
         (bi.shift, ndi.shift, x2, (tuple(rng.uniform(-4, 4, 2)),)),
         (bi.rotate, ndi.rotate, x3, (data.draw(st.floats(-90, 90)), (0, 2))),
         (bi.map_coordinates, ndi.map_coordinates, x2, (coords,)),
+        # outputs of another rank than the image, away from the origin
+        (bi.map_coordinates, ndi.map_coordinates, x3, (rng.uniform(2, 8, (3, 25)),)),
+        (bi.map_coordinates, ndi.map_coordinates, x4, (rng.uniform(1.5, 4, (4, 6, 5, 2, 3)),)),
         (bi.shift, ndi.shift, x4, ((0.5, -1.25, 0.75, 2.0),)),
     ]
     with pytest.MonkeyPatch.context() as patch:

@@ -22,6 +22,7 @@ from dask.array.core import normalize_chunks
 from dask.base import tokenize
 from scipy import special
 
+from bigimg import _overlap
 from bigimg._resample import (
     Mapping,
     Spline,
@@ -44,16 +45,7 @@ __all__ = [
     "zoom",
 ]
 
-MODES = (
-    "constant",
-    "grid-constant",
-    "nearest",
-    "reflect",
-    "grid-mirror",
-    "mirror",
-    "wrap",
-    "grid-wrap",
-)
+MODES = tuple(_overlap.MODES)  # scipy's boundary modes, the same names as the filters'
 
 
 # --- arguments ---------------------------------------------------------------------------------
