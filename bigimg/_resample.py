@@ -34,10 +34,11 @@ bit-identical to scipy on the whole array for every chunking:
 Where scipy pads before prefiltering (``nearest`` and ``grid-constant``: 12
 pixels, ``npad``), the coefficients are computed from the same padded array and
 coordinates get the same ``+ npad``. Coefficients come from
-:func:`bigimg._lines.map_line_passes` (scipy's per-line recursive filter on
-whole lines; along axes other than the last, the lines of a pencil filtered
-side by side by :func:`bigimg._splines.spline_filter1d`), so they are
-scipy's bit for bit.
+:func:`bigimg._prefilter.chunked_spline_filter1d` (scipy's recursive filter, one
+task per line of chunks, computed in the chunks themselves) or, for the modes,
+dtypes and platforms it does not cover, from scipy's own filter on whole-line
+pencils (:func:`bigimg._lines.map_line_passes`); either way they are scipy's
+bit for bit.
 
 The ``axes`` of a mapping are the input axes it interpolates over; the
 others pass through (``rotate`` of a volume turns planes: scipy filters and
@@ -54,12 +55,14 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+import scipy.ndimage as ndi
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._lines import map_line_passes
 from bigimg._overlap import region_task
-from bigimg._splines import AFFINE, GIVEN, SEPARABLE, interpolate, spline_filter1d
+from bigimg._prefilter import chunked_spline_filter1d, supports
+from bigimg._splines import AFFINE, GIVEN, SEPARABLE, interpolate
 
 __all__ = [
     "Mapping",
@@ -235,8 +238,14 @@ def spline_filtered(
     whole lines and written in ``dtype`` (as scipy's ``spline_filter``)."""
     if order <= 1:
         return image.astype(dtype)
-    passes = [(spline_filter1d, ax, {"order": order, "mode": mode}) for ax in axes]
-    return map_line_passes(image, passes, dtype=dtype, name="spline-filter")
+    out = image
+    for ax in axes:
+        if supports(order, mode, out.dtype, dtype):
+            out = chunked_spline_filter1d(out, ax, order, mode).astype(dtype)
+        else:
+            passes = [(ndi.spline_filter1d, ax, {"order": order, "mode": mode})]
+            out = map_line_passes(out, passes, dtype=dtype, name="spline-filter")
+    return out
 
 
 def region(low: float, high: float, n: int, order: int, mode: str) -> tuple[int, int]:

@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1024^2 (< 1 minute)")
     parser.add_argument("--no-dask-image", action="store_true", help="skip dask-image")
+    parser.add_argument("--only", default="", help="operations whose name contains this")
     args = parser.parse_args(argv)
     shape, chunks = (QUICK_SHAPE, QUICK_CHUNKS) if args.quick else (SHAPE, CHUNKS)
     base = bigimg.datasets.natural(shape, chunks=chunks, seed=0, dtype="float32").compute()
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         for dtype, x in images.items():
             lazy = da.from_array(x, chunks=chunks)
             for op in operations():
+                if args.only not in op.name:
+                    continue
                 t_scipy, expected = best_of(lambda op=op, x=x: op.scipy(x))
                 t_big, got = best_of(lambda op=op, lazy=lazy: into_new_array(op.bigimg(lazy)))
                 exact = got.dtype == expected.dtype and np.array_equal(got, expected)
