@@ -58,7 +58,10 @@ try:  # pragma: no cover - whichever environment runs the tests
     from numba.typed import List
 
     #: the chunks as the compiled loop takes them: any strides, float32 or float64
-    _ARRAY = {np.dtype(t): types.Array(getattr(types, t), 3, "A") for t in ("float32", "float64")}
+    _ARRAY = {
+        np.dtype(t): types.Array(getattr(types, t), 3, "A", readonly=True)
+        for t in ("float32", "float64")
+    }
 except ImportError:  # pragma: no cover
     List = _ARRAY = None
 
