@@ -28,14 +28,22 @@ outputs take scipy's own filter on whole-line pencils
 (:func:`bigimg._lines.map_line_passes`).
 
 The filter is bound by memory traffic, not arithmetic (a few operations per
-value and pass), so the plan is to touch each value once: one task per line
-of chunks along the axis (the chunks of every line through them) copies a
-small group of lines (about 512 KiB, so it stays in the core's cache) out of
-the chunks into a buffer, runs every pass of every pole there, the lines side
-by side so the loops run across contiguous memory, and writes them into the
-output chunks. Nothing is rechunked: no pencil is assembled and split again,
-and the only new memory is the output. A task holds one line of chunks,
-as a whole-line pencil would.
+value and pass), so the plan is to touch each value as few times as possible
+and never to rechunk: one task per line of chunks along the axis returns that
+line's output chunks, and the only new memory is the output.
+
+* Lines side by side in memory (any axis but the last): the passes run in the
+  output chunks themselves, whole contiguous rows at a time; the mirror
+  start's first sum brings each input row in (times the gain) when it first
+  needs it, so the input is read once.
+* Lines along memory (the last axis): a group of lines (about 2 MiB) is
+  turned side by side into a buffer that stays in cache, filtered there by
+  the same loop, and written back.
+
+A task holds one line of chunks. Where that would exceed about two target
+chunks (very long lines), the chunks are first split across the line
+(:func:`bigimg._lines.pencil_chunks` sizes the pieces: slicing, no copy) and
+joined again afterwards, so memory stays bounded as with pencils.
 """
 
 from __future__ import annotations
@@ -51,10 +59,14 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _splines
+from bigimg._lines import pencil_chunks
 from bigimg._splines import _inline, _jit
+from bigimg.io.chunking import TARGET_CHUNK_BYTES
 
 try:  # pragma: no cover - whichever environment runs the tests
+    import numba
     from numba import types
+    from numba.extending import overload
     from numba.typed import List
 
     #: the chunks as the compiled loop takes them: any strides, float32 or float64
@@ -63,7 +75,7 @@ try:  # pragma: no cover - whichever environment runs the tests
         for t in ("float32", "float64")
     }
 except ImportError:  # pragma: no cover
-    List = _ARRAY = None
+    numba = List = _ARRAY = None
 
 __all__ = ["POLES", "supports", "chunked_spline_filter1d"]
 
@@ -84,6 +96,7 @@ _START = {
     "grid-wrap": _WRAP,
 }
 _CACHE_BYTES = 2 * 1024 * 1024  # a group of lines turned side by side
+_LINE_BYTES = 2 * TARGET_CHUNK_BYTES  # the most output a line of chunks holds before splitting
 
 
 def supports(order: int, mode: str, dtype: np.dtype, output: np.dtype) -> bool:
@@ -103,6 +116,14 @@ def chunked_spline_filter1d(image: da.Array, axis: int, order: int, mode: str) -
     n = image.shape[axis]
     if n < 2 or image.size == 0:  # scipy leaves a line of one value as it is
         return image.astype(np.float64)
+    chunks = image.chunks
+    narrow = pencil_chunks(image.shape, chunks, axis, 8, _LINE_BYTES)  # the output is doubles
+    pieces = tuple(
+        c if ax == axis else tuple(_split(c, narrow[ax])) for ax, c in enumerate(chunks)
+    )
+    if pieces != chunks:  # lines too long for a line of whole chunks: thinner pieces
+        filtered = chunked_spline_filter1d(image.rechunk(pieces), axis, order, mode)
+        return filtered.rechunk(chunks)
     name = f"spline-filter-{tokenize(image.name, axis, order, mode)}"
     layer: dict[Any, Any] = {}
     other = [range(len(c)) for ax, c in enumerate(image.chunks) if ax != axis]
@@ -115,6 +136,11 @@ def chunked_spline_filter1d(image: da.Array, axis: int, order: int, mode: str) -
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])
     meta = np.empty((0,) * image.ndim)
     return da.Array(graph, name, chunks=image.chunks, dtype=np.float64, meta=meta)
+
+
+def _split(chunks: tuple[int, ...], size: int) -> list[int]:
+    """Each chunk cut into pieces of at most ``size`` (pure slicing)."""
+    return [min(size, c - i) for c in chunks for i in range(0, c, size)]
 
 
 def _filter_line(blocks: list[np.ndarray], axis: int, order: int, mode: str) -> tuple:
@@ -136,80 +162,99 @@ def _filter_line(blocks: list[np.ndarray], axis: int, order: int, mode: str) -> 
     ins = List.empty_list(_ARRAY[np.dtype(work)])
     for b in blocks:
         ins.append(lines(np.asarray(b, dtype=work)))
+    group = max(4, min(64, _CACHE_BYTES // (8 * n)))  # lines along memory: turned in groups
     _filter_lines(
         ins,
         List([lines(o) for o in outs]),
         starts,
         np.array(POLES[order]),
         _START[mode],
-        max(4, min(64, _CACHE_BYTES // (8 * n))),  # lines along memory: turned in groups
+        List([np.zeros((1, n, group))]),
     )
     return tuple(outs)
 
 
 @_jit
-def _filter_lines(ins, outs, starts, poles, init, group):  # pragma: no cover - compiled
+def _filter_lines(ins, outs, starts, poles, init, buffer):  # pragma: no cover - compiled
     """Every line of the chunks ``ins`` (shape (before, along, after), the
-    line's chunks in order), filtered into ``outs``."""
+    line's chunks in order), filtered into ``outs``; ``buffer`` holds one
+    array of shape (1, along, group) for lines along memory."""
     pre, _, post = ins[0].shape
     n = starts[len(starts) - 1]
+    gain = 1.0
+    for z in poles:
+        gain *= (1.0 - z) * (1.0 - 1.0 / z)
+    owner = np.empty(n, np.int64)
+    for k in range(len(ins)):
+        owner[starts[k] : starts[k + 1]] = k
     if post > 1:  # lines side by side in memory: filter in the output chunks, row by row
-        owner = np.empty(n, np.int64)
-        for k in range(len(ins)):
-            owner[starts[k] : starts[k + 1]] = k
-        gain = 1.0
-        for z in poles:
-            gain *= (1.0 - z) * (1.0 - 1.0 / z)
         for p in range(pre):
-            if init != _MIRROR:  # else the first start's sum brings the rows in
-                for i in range(n):
-                    _bring(ins, outs, owner, starts, p, i, gain)
-            _filter_rows(ins, outs, owner, starts, p, poles, init, gain)
+            _filter_rows(ins, outs, owner, starts, p, poles, init, gain, False)
         return
-    # lines along memory: a group at a time, turned side by side in a buffer
-    buf = np.zeros((n, group))
+    # lines along memory: a group at a time, turned side by side in the buffer
+    buf = buffer[0]
+    for i in range(n):  # the buffer holds the whole line: one chunk
+        owner[i] = 0
+    group = buf.shape[2]
     for p0 in range(0, pre, group):
         g = min(group, pre - p0)
         for k in range(len(ins)):
             b, s = ins[k], starts[k]
             for t in range(g):
                 for r in range(b.shape[1]):
-                    buf[s + r, t] = b[p0 + t, r, 0]
-        _prefilter_lines(buf, poles, init)
+                    buf[0, s + r, t] = b[p0 + t, r, 0] * gain  # as _bring does
+        _filter_rows(buf, buf, owner, starts, 0, poles, init, gain, True)
         for k in range(len(outs)):
             o, s = outs[k], starts[k]
             for t in range(g):
                 for r in range(o.shape[1]):
-                    o[p0 + t, r, 0] = buf[s + r, t]
+                    o[p0 + t, r, 0] = buf[0, s + r, t]
 
 
-@_inline
-def _row(outs, owner, starts, p, i):  # pragma: no cover - compiled
-    k = owner[i]
-    return outs[k][p, i - starts[k]]
+def _row(data: Any, owner: np.ndarray, starts: np.ndarray, p: int, i: int) -> np.ndarray:
+    """Row ``i`` of the lines ``p``: of a line of chunks (a typed list, the
+    chunk ``owner[i]`` starting at ``starts[owner[i]]``) or of one array."""
+    raise NotImplementedError  # pragma: no cover - compiled code only, through the overload
+
+
+if numba is not None:  # pragma: no branch
+
+    @overload(_row, inline="always")
+    def _row_of(data, owner, starts, p, i):  # type: ignore[no-untyped-def]  # pragma: no cover
+        if isinstance(data, types.ListType):
+
+            def in_chunks(data, owner, starts, p, i):  # type: ignore[no-untyped-def]
+                k = owner[i]
+                return data[k][p, i - starts[k]]
+
+            return in_chunks
+        return lambda data, owner, starts, p, i: data[p, i]
 
 
 @_inline
 def _bring(ins, outs, owner, starts, p, i, gain):  # pragma: no cover - compiled
     """Row ``i`` into the output as doubles times the gain (scipy's first step)."""
-    k = owner[i]
-    src, dst = ins[k][p, i - starts[k]], outs[k][p, i - starts[k]]
+    src, dst = _row(ins, owner, starts, p, i), _row(outs, owner, starts, p, i)
     for j in range(len(dst)):
         dst[j] = src[j] * gain
 
 
 @_jit
-def _filter_rows(ins, outs, owner, starts, p, poles, init, gain):  # pragma: no cover - compiled
-    """:func:`_prefilter_lines` on the lines ``outs[k][p, :, :]`` of a line of
-    chunks, in place: the same operations, rows found through ``owner``. With
-    the mirror start the rows of ``ins`` come in (times the gain) as the first
-    start's sum first reaches them, so the data is read once for both."""
+def _filter_rows(ins, outs, owner, starts, p, poles, init, gain, brought):  # pragma: no cover
+    """scipy's filter (the module doc) on the lines ``outs[k][p, :, :]`` of a
+    line of chunks, in place, side by side; row ``i`` is found through
+    ``owner[i]``. The rows of ``ins`` come in times the gain first, unless
+    ``brought``; with the mirror start, as the first start's sum first
+    reaches them, so the data is read once for both."""
     n = len(owner)
-    m = outs[0].shape[2]
+    m = len(_row(outs, owner, starts, p, 0))
     acc = np.empty(m)
+    if not brought and init != _MIRROR:
+        for i in range(n):
+            _bring(ins, outs, owner, starts, p, i, gain)
     for pole in range(len(poles)):
         z = poles[pole]
-        fresh = pole == 0 and init == _MIRROR
+        fresh = not brought and pole == 0 and init == _MIRROR
         if fresh:
             _bring(ins, outs, owner, starts, p, 0, gain)
             _bring(ins, outs, owner, starts, p, n - 1, gain)
@@ -266,58 +311,3 @@ def _filter_rows(ins, outs, owner, starts, p, poles, init, gain):  # pragma: no 
             for j in range(m):
                 c[j] = z * (nxt[j] - c[j])
             nxt = c
-
-
-@_jit
-def _prefilter_lines(c, poles, init):  # pragma: no cover - compiled
-    """scipy's recursive prefilter along axis 0 of ``c`` (float64, (n, lines)),
-    in place; every line gets scipy's operations, the lines side by side."""
-    n, m = c.shape
-    if n < 2:
-        return
-    gain = 1.0
-    for z in poles:
-        gain *= (1.0 - z) * (1.0 - 1.0 / z)
-    for i in range(n):
-        for j in range(m):
-            c[i, j] *= gain
-    acc = np.empty(m)
-    for z in poles:
-        # the first coefficient of the causal pass
-        if init == _MIRROR:
-            zn = math.pow(z, n - 1.0)
-            for j in range(m):
-                acc[j] = c[0, j] + zn * c[n - 1, j]
-            zi = z
-            for i in range(1, n - 1):
-                for j in range(m):
-                    acc[j] += zi * (c[i, j] + zn * c[n - 1 - i, j])
-                zi *= z
-            for j in range(m):
-                c[0, j] = acc[j] / (1 - zn * zn)
-        else:
-            zi = z
-            for i in range(1, n):
-                for j in range(m):
-                    c[0, j] += zi * c[n - i, j]
-                zi *= z
-            for j in range(m):
-                c[0, j] /= 1 - zi
-        for i in range(1, n):
-            for j in range(m):
-                c[i, j] += z * c[i - 1, j]
-        # the last coefficient of the anticausal pass
-        if init == _MIRROR:
-            for j in range(m):
-                c[n - 1, j] = (z * c[n - 2, j] + c[n - 1, j]) * z / (z * z - 1)
-        else:
-            zi = z
-            for i in range(n - 1):
-                for j in range(m):
-                    c[n - 1, j] += zi * c[i, j]
-                zi *= z
-            for j in range(m):
-                c[n - 1, j] *= z / (zi - 1)
-        for i in range(n - 2, -1, -1):
-            for j in range(m):
-                c[i, j] = z * (c[i + 1, j] - c[i, j])

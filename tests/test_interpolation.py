@@ -12,7 +12,7 @@ from dask.core import get_dependencies
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bigimg import _splines
+from bigimg import _prefilter, _splines
 from bigimg.ndimage import interpolation as bi
 from tests.guards import raise_if_dask_computes
 from tests.strategies import chunkings
@@ -211,12 +211,15 @@ def test_compiled_and_plain_paths_equal_scipy(compiled: bool, data: Any) -> None
 def test_chunked_prefilter_equals_scipy(
     shape: list[int], data: Any, order: int, mode: str, dtype: str, output: str, seed: int
 ) -> None:
-    """The prefilter on a line's chunks in place (any axis, any chunking, 1-4-D)
-    gives scipy's spline_filter1d and spline_filter bit for bit."""
+    """The prefilter on a line's chunks in place (any axis, any chunking, 1-4-D,
+    lines long enough to be split across) gives scipy's spline_filter1d and
+    spline_filter bit for bit, lazily, in the input's chunks."""
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * 80).astype(dtype)
     lazy = da.from_array(x, chunks=data.draw(chunkings(x.shape)))
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    # the output a line of chunks may hold before it is split across the line
+    line_bytes = data.draw(st.sampled_from([_prefilter._LINE_BYTES, 8, 8 * 30]))
     kw = dict(order=order, output=np.dtype(output), mode=mode)
     for ours, theirs, args in (
         (bi.spline_filter1d, ndi.spline_filter1d, {"axis": axis}),
@@ -228,7 +231,11 @@ def test_chunked_prefilter_equals_scipy(
             with pytest.raises(ValueError, match="order"):
                 ours(lazy, **args, **kw)
             continue
-        same(ours(lazy, **args, **kw), expected)
+        with pytest.MonkeyPatch.context() as patch, raise_if_dask_computes():
+            patch.setattr(_prefilter, "_LINE_BYTES", line_bytes)
+            got = ours(lazy, **args, **kw)
+        assert got.chunks == lazy.chunks
+        same(got, expected)
 
 
 def test_geometric_transform_with_extra_arguments() -> None:

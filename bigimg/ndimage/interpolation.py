@@ -4,8 +4,8 @@ Every transform stands on the resampling engine (:mod:`bigimg._resample`):
 each output chunk reads only the input region its coordinates need and
 interpolates there with scipy's own arithmetic, so results equal scipy's on
 the whole array bit for bit, for every chunking, order, mode and prefilter.
-The spline prefilter is scipy's recursive filter run on whole lines, one
-axis at a time (:func:`bigimg._lines.map_line_passes`): exact too.
+The spline prefilter is scipy's recursive filter run over whole lines, one
+axis at a time, in the chunks themselves (:mod:`bigimg._prefilter`): exact too.
 """
 
 from __future__ import annotations
@@ -58,6 +58,14 @@ def _spline(order: Any, mode: Any, cval: Any, prefilter: Any) -> Spline:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     return Spline(int(order), mode, cval, bool(prefilter))
+
+
+def _arguments(
+    input: Any, output: Any, order: Any, mode: Any, cval: Any, prefilter: Any
+) -> tuple[da.Array, Spline, np.dtype]:
+    """The image, the spline and the output dtype of a call, checked."""
+    image = as_dask(input)
+    return image, _spline(order, mode, cval, prefilter), _dtype(output, image)
 
 
 def _dtype(output: Any, image: da.Array) -> np.dtype:
@@ -170,11 +178,9 @@ def affine_transform(
     >>> bool((y.compute() == ndi.affine_transform(x, m, offset=(1, -0.5))).all())
     True
     """
-    image = as_dask(input)
-    spline = _spline(order, mode, cval, prefilter)
+    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
     shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
-    dtype = _dtype(output, image)
     scipy_dry_run(
         lambda x, **kw: ndi.affine_transform(x, matrix, offset, output_shape=_tiny(shape), **kw),
         image,
@@ -222,10 +228,8 @@ def shift(
     >>> bool((y.compute() == ndi.shift(x, (0.5, -1.25), mode="nearest")).all())
     True
     """
-    image = as_dask(input)
-    spline = _spline(order, mode, cval, prefilter)
+    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
-    dtype = _dtype(output, image)
     scipy_dry_run(ndi.shift, image, shift, output=dtype, order=order, mode=mode, cval=cval)
     offsets = np.asarray([-float(s) for s in per_axis(shift, image.ndim, "shift")], np.float64)
     mapping = separable_mapping(None, offsets, False)
@@ -259,10 +263,8 @@ def zoom(
     >>> bool((y.compute() == ndi.zoom(x, 1.5)).all())
     True
     """
-    image = as_dask(input)
-    spline = _spline(order, mode, cval, prefilter)
+    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
-    dtype = _dtype(output, image)
     factors = per_axis(zoom, image.ndim, "zoom")
     scipy_dry_run(
         ndi.zoom,
@@ -312,10 +314,8 @@ def rotate(
     >>> bool((y.compute() == ndi.rotate(x, 30)).all())
     True
     """
-    image = as_dask(input)
-    spline = _spline(order, mode, cval, prefilter)
+    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
-    dtype = _dtype(output, image)
     scipy_dry_run(
         ndi.rotate, image, angle, axes, reshape, output=dtype, order=order, mode=mode, cval=cval
     )
@@ -363,10 +363,8 @@ def map_coordinates(
     >>> map_coordinates(da.from_array(x, chunks=2), c, order=1).compute()
     array([2., 7.])
     """
-    image = as_dask(input)
-    spline = _spline(order, mode, cval, prefilter)
+    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
-    dtype = _dtype(output, image)
     coords = (
         coordinates
         if isinstance(coordinates, da.Array)
@@ -441,10 +439,8 @@ def geometric_transform(
     >>> bool((y.compute() == ndi.geometric_transform(x, half, order=1)).all())
     True
     """
-    image = as_dask(input)
-    spline = _spline(order, mode, cval, prefilter)
+    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
-    dtype = _dtype(output, image)
     if not callable(mapping):
         raise TypeError(f"mapping must be callable, not {type(mapping).__name__}")
     shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
@@ -473,8 +469,8 @@ def spline_filter1d(
 ) -> da.Array:
     """Spline coefficients along one axis; equals ``scipy.ndimage.spline_filter1d``.
 
-    scipy's recursive filter runs on whole lines (the axis in one chunk,
-    the others split), so the result is bit-identical for every chunking.
+    scipy's recursive filter runs over whole lines, one task per line of
+    chunks, so the result is bit-identical for every chunking.
 
     Examples
     --------
@@ -484,9 +480,8 @@ def spline_filter1d(
     >>> bool((y.compute() == ndi.spline_filter1d(x, axis=0)).all())
     True
     """
-    image = as_dask(input)
-    order = _spline(order, mode, 0.0, True).order
-    dtype = _dtype(output, image)
+    image, spline, dtype = _arguments(input, output, order, mode, 0.0, True)
+    order = spline.order
     scipy_dry_run(ndi.spline_filter1d, image, order, axis, output=dtype, mode=mode)
     ax = axis % image.ndim
     return _filtered(image, order, (ax,), dtype, mode)
@@ -505,9 +500,8 @@ def spline_filter(
     >>> bool((y.compute() == ndi.spline_filter(x, mode="reflect")).all())
     True
     """
-    image = as_dask(input)
-    order = _spline(order, mode, 0.0, True).order
-    dtype = _dtype(output, image)
+    image, spline, dtype = _arguments(input, output, order, mode, 0.0, True)
+    order = spline.order
     scipy_dry_run(ndi.spline_filter, image, order, output=dtype, mode=mode)
     return _filtered(image, order, tuple(range(image.ndim)), dtype, mode)
 
