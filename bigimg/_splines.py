@@ -13,7 +13,9 @@ double-precision operations in scipy's order, so the values are bit-identical:
   affine mapping ``offset[r]``, then ``+= o[j] * matrix[r, j]`` for each
   ``j`` in turn; for a separable mapping (zoom, shift) a per-axis table
   computed by the caller; or given coordinates. Then ``+= npad`` where
-  scipy pads before its prefilter.
+  scipy pads before its prefilter. For a separable mapping the support and
+  weights below are computed once per output index along each axis, as
+  scipy's ``NI_ZoomShift`` does, not once per pixel.
 * **Weights**, per axis, from ``d = x - floor(x)`` (odd orders) or
   ``x - floor(x + 0.5)`` (even orders): the B-spline polynomials evaluated
   in the nested order scipy uses (``ni_splines.c``), the last weight being
@@ -271,6 +273,67 @@ def _kernel(
     return nfb
 
 
+@_jit
+def _axis_weights(x, n, order, start, extent, far_cval, w):  # pragma: no cover - compiled
+    """Per output index along one axis of a separable mapping: the support's
+    first index in the region (``-1``: not interior, ``-2``: far outside in
+    mode ``'constant'``), weights in ``w[k, :order + 1]``."""
+    first = np.empty(x.shape[0], np.int64)
+    for k in range(x.shape[0]):
+        if far_cval and (x[k] < -1.0 or x[k] > n):
+            first[k] = -2
+        else:
+            first[k] = _place(x[k], n, order, start, extent, w[k])
+    return first
+
+
+@_jit
+def _separable(
+    v, table, npad, start, lengths, order, far_cval, cval, out, fb_index, fb_coords
+):  # pragma: no cover - compiled
+    """:func:`_kernel` for a separable mapping (zoom, shift): each axis's
+    coordinates, support and weights are computed once per box, not once per
+    pixel (scipy's ``NI_ZoomShift`` does the same); the sums are unchanged."""
+    rank = start.shape[0]
+    lead = 3 - rank
+    n0, n1, n2 = out.shape
+    sizes = (n0, n1, n2)
+    first = np.full((3, max(n0, n1, n2)), 0, np.int64)
+    w = np.ones((3, max(n0, n1, n2), 6))
+    x = np.zeros((3, max(n0, n1, n2)))
+    for r in range(rank):
+        a = lead + r
+        for k in range(sizes[a]):
+            x[a, k] = table[r, k] + npad if npad else table[r, k]
+        first[a, : sizes[a]] = _axis_weights(
+            x[a, : sizes[a]], lengths[r], order, start[r], v.shape[a], far_cval, w[a]
+        )
+    outf = out.reshape(-1)
+    span1 = order + 1 if rank >= 2 else 1
+    nfb = 0
+    plane = v[0]  # ranks 1 and 2
+    for i0 in range(n0):
+        s0 = first[0, i0]
+        for i1 in range(n1):
+            s1 = first[1, i1]
+            base = (i0 * n1 + i1) * n2
+            for k in range(n2):
+                s2 = first[2, k]
+                if s0 == -2 or s1 == -2 or s2 == -2:
+                    outf[base + k] = cval
+                elif s0 < 0 or s1 < 0 or s2 < 0:
+                    fb_index[nfb] = base + k
+                    i = (i0, i1, k)
+                    for r in range(rank):
+                        fb_coords[r, nfb] = x[lead + r, i[lead + r]] - start[r]
+                    nfb += 1
+                elif rank == 3:
+                    outf[base + k] = _sum3(v, s0, s1, s2, w[0, i0], w[1, i1], w[2, k], order)
+                else:
+                    outf[base + k] = _sum2(plane, s1, s2, w[1, i1], w[2, k], span1, order)
+    return nfb
+
+
 def as_output(t: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """scipy's conversion of interpolated doubles into the output dtype."""
     if dtype.kind == "u":
@@ -319,23 +382,41 @@ def interpolate(
         buffer = np.zeros(shape)  # pixels handed back stay 0 until filled below
         pending = np.empty(size, np.int64)
         at = np.empty((rank, size))
-        count = _kernel(
-            # scipy reads every value as a double
-            _three(np.ascontiguousarray(values, None if values.dtype == np.float32 else float)),
-            kind,
-            np.ascontiguousarray(table, np.float64),
-            np.asarray(origin, np.int64),
-            np.zeros((rank, 1)) if coords is None else coords,
-            np.asarray(start, np.int64),
-            np.asarray(lengths, np.int64),
-            float(npad),
-            order,
-            mode == "constant",
-            float(cval),
-            buffer.reshape(1, 1, -1) if kind == GIVEN else _three(buffer),
-            pending,
-            at,
+        # scipy reads every value as a double
+        region = _three(
+            np.ascontiguousarray(values, None if values.dtype == np.float32 else float)
         )
+        if kind == SEPARABLE:
+            count = _separable(
+                region,
+                np.ascontiguousarray(table, np.float64),
+                float(npad),
+                np.asarray(start, np.int64),
+                np.asarray(lengths, np.int64),
+                order,
+                mode == "constant",
+                float(cval),
+                _three(buffer),
+                pending,
+                at,
+            )
+        else:
+            count = _kernel(
+                region,
+                kind,
+                np.ascontiguousarray(table, np.float64),
+                np.asarray(origin, np.int64),
+                np.zeros((rank, 1)) if coords is None else coords,
+                np.asarray(start, np.int64),
+                np.asarray(lengths, np.int64),
+                float(npad),
+                order,
+                mode == "constant",
+                float(cval),
+                buffer.reshape(1, 1, -1) if kind == GIVEN else _three(buffer),
+                pending,
+                at,
+            )
         out, pending, at = as_output(buffer, dtype), pending[:count], at[:, :count]
     else:
         out, pending = np.empty(shape, dtype), np.arange(size)
