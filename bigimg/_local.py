@@ -29,7 +29,7 @@ from bigimg import _halo
 from bigimg._lines import LinePass, map_line_passes
 from bigimg._overlap import Frame, map_halo
 
-__all__ = ["LineOp", "LocalOp", "Tracer", "apply", "fused"]
+__all__ = ["LineOp", "LocalOp", "Tracer", "apply", "fused", "trace"]
 
 
 @dataclass(frozen=True)
@@ -286,6 +286,26 @@ def _run_unfused(node: Any, images: Sequence[da.Array], memo: dict[int, Any]) ->
     return memo[key]
 
 
+def trace(
+    func: Callable[..., Any], images: Sequence[Any], params: dict[str, Any] | None = None
+) -> tuple[Tracer, list[_Step], _halo.Depth | None]:
+    """Record ``func`` on tracers of ``images`` (anything with shape, dtype and
+    chunks): its result, its local steps, and the halo depth of the one fused
+    pass (None when it cannot run as one pass; see :func:`fused`)."""
+    tracers = [Tracer(_Input(i), a.shape, a.dtype, a.chunks) for i, a in enumerate(images)]
+    out = func(*tracers, **(params or {}))
+    if not isinstance(out, Tracer):
+        raise TypeError("a fused function must return an image computed from its inputs")
+    steps = _steps(out._node, [], set())
+    ndim = len(images[0].shape)
+    lines = any(isinstance(s.op, LineOp) for s in steps)
+    if lines or _gather_rules(steps, ndim) is None:
+        return out, steps, None
+    # one more pixel: 'mirror' reflects about the edge pixel itself
+    depth = tuple((d[0] + 1, d[1] + 1) if d != (0, 0) else d for d in _reach(out._node, {}, ndim))
+    return out, steps, depth
+
+
 def fused(func: Callable[..., Any]) -> Callable[..., da.Array]:
     """Run ``func`` — local ``bigimg.ndimage`` steps and arithmetic — as one pass.
 
@@ -329,25 +349,15 @@ def fused(func: Callable[..., Any]) -> Callable[..., da.Array]:
             raise TypeError("a fused function needs at least one image")
         first = arrays[0]
         arrays = [a if a.chunks == first.chunks else a.rechunk(first.chunks) for a in arrays]
-        tracers = [Tracer(_Input(i), a.shape, a.dtype, a.chunks) for i, a in enumerate(arrays)]
-        out = func(*tracers, **params)
-        if not isinstance(out, Tracer):
-            raise TypeError("a fused function must return an image computed from its inputs")
+        out, steps, depth = trace(func, arrays, params)
         program = out._node
-        steps = _steps(program, [], set())
-        lines = any(isinstance(s.op, LineOp) for s in steps)
-        rules = None if lines else _gather_rules(steps, first.ndim)
-        if rules is None:
+        if depth is None:
             return _run_unfused(program, arrays, {})
-        # one more pixel: 'mirror' reflects about the edge pixel itself
-        depth = tuple(
-            (d[0] + 1, d[1] + 1) if d != (0, 0) else d for d in _reach(program, {}, first.ndim)
-        )
         return map_halo(
             functools.partial(_run_fused, program=program),
             *arrays,
             depth=depth,
-            boundary=rules,
+            boundary=_gather_rules(steps, first.ndim),
             cval=0.0,
             dtype=out.dtype,
             name=f"fused-{func.__name__}",

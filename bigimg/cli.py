@@ -104,17 +104,65 @@ def _summary(out: Path, image: Any, start: float, memory: PeakMemory, where: str
     )
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bigimg import pipeline
+
+    job = pipeline.load(
+        args.job,
+        output_dir=args.out,
+        overwrite=args.overwrite,
+        scheduler=args.scheduler,
+        settings=tuple(args.set or ()),
+    )
+    if args.dry_run:
+        print(pipeline.plan(job).describe())
+        return 0
+    summary = pipeline.run(job, keep_work=args.keep_work, progress=not args.quiet)
+    print(summary.text())
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    out_dir = Path(args.out)
-    target = out_dir / "blurred.zarr"
-    image = bigimg.datasets.natural(tuple(args.shape), chunks=args.chunks, seed=args.seed)
-    blurred = bigimg.ndimage.gaussian_filter(image, sigma=3)
-    start = time.perf_counter()
-    with PeakMemory() as memory, _compute_context(args) as where:
-        out = bigimg.save(blurred, target, overwrite=args.overwrite)
-    print(f"demo: synthetic {args.shape[0]}x{args.shape[1]} image -> gaussian_filter(sigma=3)")
-    _summary(out, blurred, start, memory, where)
-    print(f"open it with: bigimg.open({str(out)!r})   or inspect: bigimg info {out}")
+    config = Path(__file__).parent / "configs" / "tutorial.yaml"
+    settings = [f"input.shape=[{','.join(str(n) for n in args.shape)}]", f"input.seed={args.seed}"]
+    if args.chunks is not None:
+        settings.append(f"input.chunks=[{','.join(str(n) for n in args.chunks)}]")
+    argv = ["run", str(config), "--out", args.out, *(f"--set={s}" for s in settings)]
+    if args.overwrite:
+        argv.append("--overwrite")
+    if args.scheduler:
+        argv += ["--scheduler", args.scheduler]
+    print(f"demo: bigimg {' '.join(argv)}")
+    return main(argv)
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from bigimg.preview import preview
+
+    picture = {"vmin": args.vmin, "vmax": args.vmax, "labels": args.labels or None}
+    picture.update(contour=args.contour, levels=args.levels, max_size=args.max_size)
+    picture["plane"] = args.plane
+    counts = {"bins": args.bins, "threshold": args.threshold, "log": args.log or None}
+    chosen, other = (counts, picture) if args.histogram else (picture, counts)
+    wrong = ["--" + k.replace("_", "-") for k, v in other.items() if v is not None]
+    if wrong:
+        need = "cannot be used with" if args.histogram else "needs"
+        raise ValueError(f"{', '.join(wrong)} {need} --histogram")
+    options = {k: v for k, v in chosen.items() if v is not None}
+    if args.histogram:
+        options["kind"] = "histogram"
+        if "threshold" in options:
+            options["thresholds"] = options.pop("threshold")
+    elif args.levels is not None:
+        try:
+            options["levels"] = tuple(float(v) for v in args.levels.split(","))
+        except ValueError:
+            raise ValueError(
+                f"--levels expects numbers like 0.5,0.8, got {args.levels!r}"
+            ) from None
+    options.update(title=args.title, overwrite=args.overwrite, format=args.format)
+    out = preview(args.path, args.out, **_source_options(args), **options)
+    print(f"wrote {out}")
     return 0
 
 
@@ -141,14 +189,51 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_arguments(p)
     p.set_defaults(func=_cmd_convert)
 
-    p = sub.add_parser("demo", help="filter a synthetic image and save it to Zarr")
+    p = sub.add_parser("run", help="run a job file (YAML): checked first, resumable")
+    p.add_argument("job", help="the job file")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, compute nothing")
+    p.add_argument("--out", help="output folder (default: the job's output_dir)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a job setting, "
+        "e.g. input.shape=[512,512] (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace outputs not from this job")
+    p.add_argument("--scheduler", help="address of a running dask scheduler (overrides cluster)")
+    p.add_argument("--keep-work", action="store_true", help="keep stored intermediate results")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "demo", help="run the tutorial job (configs/tutorial.yaml) on synthetic data"
+    )
     p.add_argument("--out", default="bigimg-demo", help="output folder (default: bigimg-demo)")
     p.add_argument("--shape", type=_ints, default=(4096, 4096))
-    p.add_argument("--chunks", type=_chunks, default=(1024, 1024))
+    p.add_argument("--chunks", type=_ints, help="e.g. 1024,1024 (default: the job's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace earlier demo output")
-    _add_cluster_arguments(p)
+    p.add_argument("--scheduler", help="address of a running dask scheduler")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("preview", help="PNG picture (or histogram) of an image of any size")
+    p.add_argument("path")
+    p.add_argument("-o", "--out", required=True, help="PNG file to write")
+    _add_source_arguments(p)
+    g = p.add_argument_group("picture")
+    g.add_argument("--vmin", type=float, help="value shown black (default: the minimum)")
+    g.add_argument("--vmax", type=float, help="value shown white (default: the maximum)")
+    g.add_argument("--labels", action="store_true", help="a label image: one colour per id")
+    g.add_argument("--contour", help="a mask (same shape) drawn as contour lines")
+    g.add_argument("--levels", help="contour levels, e.g. 0.5,0.8 (default: 0.5)")
+    g.add_argument("--max-size", type=int, help="largest side in pixels (default: 1024)")
+    g.add_argument("--plane", type=int, help="3-D stacks: plane shown (default: middle)")
+    h = p.add_argument_group("histogram")
+    h.add_argument("--histogram", action="store_true", help="draw the histogram instead")
+    h.add_argument("--bins", type=int, help="number of bins (default: 256)")
+    h.add_argument("--threshold", type=float, nargs="+", action="extend", help="mark values")
+    h.add_argument("--log", action="store_true", help="logarithmic counts")
+    p.add_argument("--title")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing picture")
+    p.set_defaults(func=_cmd_preview)
     return parser
 
 

@@ -122,17 +122,23 @@ def test_errors_are_clear(
     assert not (tmp_path / "out.png").exists()
 
 
-def test_demo_writes_blurred_synthetic_image(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_demo_runs_the_tutorial_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "demo"
-    assert main(["demo", "--out", str(out_dir), "--shape", "300,260", "--chunks", "64,64"]) == 0
+    argv = ["demo", "--out", str(out_dir), "--shape", "300,260", "--chunks", "64,64"]
+    assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert str(out_dir / "blurred.zarr") in printed
-    result = bigimg.open(out_dir / "blurred.zarr").compute()
-    image = bigimg.datasets.natural((300, 260), chunks=(64, 64)).compute()
-    np.testing.assert_array_equal(result, ndi.gaussian_filter(image, 3))
-    assert main(["demo", "--out", str(out_dir), "--shape", "300,260"]) == 2  # refuses to overwrite
+    for name in ("sharpened.zarr", "labels.zarr", "regions.csv", "noisy.png", "labels.png"):
+        assert str(out_dir / name) in printed
+    image = bigimg.datasets.blobs_intensity(
+        (300, 260), n_objects=400, blob_size=0.02, dtype="float32", seed=0
+    )
+    noisy = bigimg.datasets.noisy(image, sigma=0.2, seed=1).compute()
+    blurred = ndi.gaussian_filter(noisy, 3)
+    expected = blurred + 30 * (blurred - ndi.gaussian_filter(blurred, 1))
+    np.testing.assert_array_equal(bigimg.open(out_dir / "sharpened.zarr").compute(), expected)
+    assert main(argv) == 0  # the same job again: everything is found done
+    assert "chunks written 0" in capsys.readouterr().out
+    assert main([*argv[:3], "--shape", "200,260"]) == 2  # another job: refuses to overwrite
 
 
 def test_console_script_runs() -> None:

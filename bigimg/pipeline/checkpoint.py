@@ -1,0 +1,235 @@
+"""Resumable writes: each chunk written by one task and recorded once written.
+
+A job keeps, in its work directory (``<output_dir>/.bigimg-job``):
+
+* ``owners.json``: for every array store the job created, the fingerprint of
+  the value written there (recorded *before* the store is created, so a store
+  left by a killed run is still known to be the job's);
+* ``journal/<store>.log``: one line per chunk whose write has finished,
+  appended by the client as each write task reports back;
+* ``checkpoints/``: Zarr stores of intermediate results;
+* ``values/``: small results (tables, numbers, label counts) as JSON.
+
+A chunk is skipped on a rerun only if the journal lists it, and the journal
+lists it only after its write returned, so a chunk cut short by ``kill -9``
+is written again. A store whose recorded fingerprint differs from the value
+about to be written (the job changed) is never resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+
+from bigimg.errors import TargetExistsError
+from bigimg.io.zarr import is_zarr
+
+__all__ = ["ChunkWriter", "Journal", "run_keys"]
+
+_ATTR = "bigimg"
+
+
+class Journal:
+    """The work directory's records (see the module text)."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.dir = Path(work_dir)
+
+    @property
+    def _owners_file(self) -> Path:
+        return self.dir / "owners.json"
+
+    def _owners(self) -> dict[str, str]:
+        try:
+            return json.loads(self._owners_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def owner(self, target: Path) -> str | None:
+        """The fingerprint of what this job writes to ``target``, if it did."""
+        return self._owners().get(str(Path(target).resolve()))
+
+    def set_owner(self, target: Path, fingerprint: str) -> None:
+        owners = self._owners()
+        owners[str(Path(target).resolve())] = fingerprint
+        self.dir.mkdir(parents=True, exist_ok=True)
+        partial = self._owners_file.with_suffix(".partial")
+        partial.write_text(json.dumps(owners, indent=1))
+        os.replace(partial, self._owners_file)
+
+    def log(self, target: Path) -> Path:
+        name = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:16]
+        return self.dir / "journal" / f"{Path(target).name}-{name}.log"
+
+    def done(self, target: Path) -> set[tuple[int, ...]]:
+        """Chunks recorded as written to ``target``."""
+        try:
+            lines = self.log(target).read_text().splitlines()
+        except OSError:
+            return set()
+        out = set()
+        for line in lines:
+            with contextlib.suppress(ValueError):  # a line cut short by a kill
+                if line.endswith(";"):
+                    out.add(tuple(int(v) for v in line[:-1].split(",")))
+        return out
+
+    def reset(self, target: Path) -> None:
+        self.log(target).unlink(missing_ok=True)
+
+    def value_file(self, name: str, fingerprint: str) -> Path:
+        return self.dir / "values" / f"{name}-{fingerprint}.json"
+
+    def load_value(self, name: str, fingerprint: str) -> Any:
+        """A small result saved by an earlier run, or None."""
+        try:
+            return json.loads(self.value_file(name, fingerprint).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save_value(self, name: str, fingerprint: str, value: Any) -> None:
+        path = self.value_file(name, fingerprint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(value))
+        os.replace(partial, path)
+
+    def checkpoint(self, name: str, fingerprint: str) -> Path:
+        return self.dir / "checkpoints" / f"{name}-{fingerprint}.zarr"
+
+
+def _write_block(block: np.ndarray, target: Any, block_info: Any = None) -> np.ndarray:
+    where = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
+    target[where] = block
+    return np.zeros((1,) * block.ndim, np.int8)
+
+
+def run_keys(dsk: Any, keys: list[Any], on_done: Callable[[Any], None]) -> None:
+    """Compute ``keys`` of ``dsk`` on the active scheduler, calling
+    ``on_done(key)`` as each finishes (in this process)."""
+    try:
+        from distributed import as_completed, default_client
+
+        client = default_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is not None:
+        futures = client.get(dsk, keys, sync=False)
+        for future in as_completed(futures):
+            future.result()  # raises the task's error
+            on_done(future.key)
+        return
+    from dask.callbacks import Callback
+
+    wanted = set(keys)
+
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        if key in wanted:
+            on_done(key)
+
+    with Callback(posttask=posttask):
+        dask.threaded.get(dsk, keys)
+
+
+class ChunkWriter:
+    """Writes arrays to Zarr stores chunk by chunk, journaled, resumable."""
+
+    def __init__(self, journal: Journal, progress: Any, overwrite: bool = False) -> None:
+        self.journal = journal
+        self.progress = progress
+        self.overwrite = overwrite
+        self.written = 0
+        self.skipped = 0
+
+    def is_complete(self, target: Path, fingerprint: str) -> bool:
+        if self.journal.owner(target) != fingerprint or not is_zarr(target):
+            return False
+        try:
+            attrs = zarr.open_array(str(target), mode="r").attrs.get(_ATTR, {})
+        except (OSError, ValueError, KeyError):
+            return False
+        return isinstance(attrs, dict) and attrs.get("complete") is True
+
+    def write(
+        self, array: da.Array, target: Path, fingerprint: str, *, zarr_format: int = 3
+    ) -> Path:
+        """Write ``array`` to the Zarr store ``target`` (resuming an earlier,
+        interrupted write of the same value)."""
+        from bigimg.io.zarr import _regular
+
+        array = _regular(array)
+        chunks = tuple(max(1, c[0]) if c else 1 for c in array.chunks)
+        done: set[tuple[int, ...]] = set()
+        store = None
+        if self.journal.owner(target) == fingerprint and is_zarr(target):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                store = zarr.open_array(str(target), mode="r+")
+                if store.shape != array.shape or store.chunks != chunks:
+                    store = None
+            if store is not None:
+                done = self.journal.done(target)
+        if store is None:
+            self._clear(target, fingerprint)
+            self.journal.set_owner(target, fingerprint)
+            self.journal.reset(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store = zarr.create_array(
+                str(target),
+                shape=array.shape,
+                chunks=chunks,
+                dtype=array.dtype,
+                zarr_format=zarr_format,
+                attributes={_ATTR: {"complete": False, "job": fingerprint}},
+            )
+        todo = [i for i in np.ndindex(*array.numblocks) if i not in done]
+        self.skipped += len(done)
+        if todo:
+            writes = da.map_blocks(
+                _write_block, array, target=store, dtype=np.int8, chunks=(1,) * array.ndim,
+                name=f"write-{target.name}-{fingerprint}",
+            )  # fmt: skip
+            keys = [(writes.name, *i) for i in todo]
+            graph = writes.__dask_graph__().cull(set(keys))
+            log = self.journal.log(target)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a") as f:
+
+                def on_done(key: Any) -> None:
+                    f.write(",".join(str(i) for i in key[1:]) + ";\n")
+                    f.flush()
+                    self.written += 1
+                    self.progress.advance()
+
+                run_keys(dict(graph), keys, on_done)
+        store.attrs[_ATTR] = {"complete": True, "job": fingerprint}
+        return target
+
+    def _clear(self, target: Path, fingerprint: str) -> None:
+        """Make room for a new store: remove what this job wrote there before
+        (or anything, with overwrite, unless it is not a Zarr store)."""
+        if not (target.exists() or target.is_symlink()):
+            return
+        ours = self.journal.owner(target) is not None
+        if not (ours or self.overwrite):
+            raise TargetExistsError(f"{str(target)!r} exists; pass --overwrite to replace it")
+        if target.is_dir() and (is_zarr(target) or not any(target.iterdir())):
+            shutil.rmtree(target)
+        else:
+            raise TargetExistsError(
+                f"{str(target)!r} exists and is not a Zarr store; bigimg will not delete it"
+            )
+
+
+def chunk_count(arrays: Iterable[da.Array]) -> int:
+    return sum(a.npartitions for a in arrays)

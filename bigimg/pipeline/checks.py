@@ -1,0 +1,144 @@
+"""Checking a step by building it on stand-ins: the real code decides what is valid.
+
+Every step is called, while the job is checked, on stand-ins for its inputs:
+
+* lazily on placeholders of the real shape, dtype and chunks (``da.zeros``),
+  with dask's scheduler replaced by one that refuses to run: bigimg's
+  functions validate their parameters when called and build graphs without
+  computing, so a bad parameter raises the function's own error here, and the
+  result's shape, dtype and chunks are the real ones;
+* for real on tiny arrays (at most 8 pixels per axis), which is how steps that
+  reduce when called (``label``'s count, measurements, histogram thresholds)
+  are checked, and how every step's kind of result (image, table, number)
+  is learnt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+from bigimg.pipeline import ops
+
+__all__ = ["Problems", "StandIn", "call", "call_with_extra", "main_value", "stand_in_result"]
+
+
+class Problems:
+    """Problems found in a job file, each prefixed with the file and line."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.items: list[str] = []
+
+    def add(self, line: int, message: str) -> None:
+        where = f"{self.file}:{line}" if line else self.file
+        self.items.append(f"{where}: {message}")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise _Refused
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """What a value will be: its kind, and stand-ins to build later steps on."""
+
+    kind: str  # 'array', 'table' or 'scalar'
+    lazy: Any  # array: a placeholder of the real shape; scalar: 0.0
+    small: Any  # the value on tiny inputs
+    eager: bool = False  # the step computes when called
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.lazy.shape) if self.kind == "array" else ()
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        return self.lazy.dtype if self.kind == "array" else None
+
+    @classmethod
+    def of(cls, image: da.Array) -> StandIn:
+        """The stand-in of an input image (its tiny version: the first pixels)."""
+        small = np.asarray(image[tuple(slice(0, 8) for _ in image.shape)].compute())
+        return cls("array", _placeholder(image.shape, image.dtype, image.chunks), small)
+
+
+def _placeholder(shape: tuple[int, ...], dtype: Any, chunks: Any) -> da.Array:
+    return da.zeros(shape, dtype=dtype, chunks=chunks)
+
+
+def main_value(value: Any) -> tuple[Any, Any]:
+    """A step's value and its by-product: ``label``'s ``(labels, n)`` gives the
+    labels and ``n``; other tuples are tables."""
+    if isinstance(value, tuple) and value and isinstance(value[0], da.Array | np.ndarray):
+        if isinstance(value[0], da.Array) or (value[0].ndim > 0 and len(value) == 2):
+            return value[0], value[1]
+    return value, None
+
+
+def call(step: Any, values: Mapping[str, Any]) -> Any:
+    """Run ``step`` with ``values`` for the names it uses (its main value)."""
+    return call_with_extra(step, values)[0]
+
+
+def call_with_extra(step: Any, values: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Run ``step``: its main value and by-product (see :func:`main_value`)."""
+    if step.expr is not None:
+        return step.expr.evaluate(values), None
+    func = ops.OPERATIONS[step.op]
+    kwargs = {**step.params, **{k: values[v] for k, v in step.refs.items()}}
+    kwargs = {k: _literal(v) for k, v in kwargs.items()}
+    return main_value(func(**kwargs))
+
+
+def _literal(value: Any) -> Any:
+    """YAML lists of numbers as numpy arrays where scipy expects arrays
+    (footprints, structures, weights, matrices); other values as written."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return np.asarray(value)
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, da.Array):
+        return "array"
+    if np.ndim(value) == 0 and not isinstance(value, dict | list | tuple):
+        return "scalar"
+    return "table"
+
+
+def stand_in_result(step: Any, results: Mapping[str, StandIn]) -> StandIn:
+    """Build ``step`` on stand-ins (see the module text); raise its error."""
+    lazy_inputs = {n: results[n].lazy for n in step.uses}
+    eager = False
+    try:
+        with dask.config.set(scheduler=_refuse):
+            lazy = call(step, lazy_inputs)
+    except _Refused:
+        eager, lazy = True, None
+    small = call(step, {n: results[n].small for n in step.uses})
+    kind = _kind(small if lazy is None else lazy)
+    if kind == "array" and isinstance(small, da.Array):
+        small = small.compute()
+    if lazy is None:
+        if kind == "array":
+            first = results[step.uses[0]]
+            shape = first.shape if small.shape == first.small.shape else small.shape
+            chunks = first.lazy.chunks if shape == first.shape else "auto"
+            lazy = _placeholder(shape, small.dtype, chunks)
+        elif kind == "scalar":
+            lazy = np.asarray(small).dtype.type(0)
+        else:
+            lazy = small
+    elif kind != "array":
+        raise TypeError(f"gave a {type(lazy).__name__}, not an image")
+    return StandIn(kind, lazy, small, eager)

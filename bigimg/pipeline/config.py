@@ -1,0 +1,662 @@
+"""A job file (YAML) -> a validated, frozen :class:`Job`; every problem at once.
+
+A job names its inputs, its steps and its outputs::
+
+    output_dir: tutorial-out          # relative output paths go here
+    input:                            # or inputs: {name: source, ...}
+      synthetic: blobs_intensity      # a bigimg.datasets image, or path: scan.raw
+      shape: [4096, 4096]
+      chunks: [1024, 1024]
+    steps:                            # name: what it is, in order
+      blurred: {op: gaussian_filter, input: image, sigma: 2}
+      mask: {expr: "blurred > 0.5"}
+      labels: {op: label, input: mask}
+      regions: {op: region_table, labels: labels, image: image}
+    outputs:
+      - {from: labels, path: labels.zarr}
+      - {from: regions, path: regions.csv}
+      - {from: image, path: image.png, contour: mask}
+    cluster: {workers: 2, memory_limit: 2GiB}   # or {scheduler: tcp://...}
+
+:func:`load` checks the whole file before any work: the YAML itself, unknown
+keys, unknown operations and parameters (against the operation's real
+signature), parameter values (each operation is built on stand-in images of
+the real shapes and dtypes, which computes nothing, or run on tiny ones where
+it reduces), names used before they are defined, missing input files,
+outputs of the wrong kind, and outputs that exist already. Each problem names
+the file, line and step; :class:`ConfigError` carries them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import yaml
+
+from bigimg import datasets
+from bigimg.errors import BigimgError
+from bigimg.pipeline import ops
+from bigimg.pipeline.checks import Problems, StandIn, stand_in_result
+
+__all__ = ["ConfigError", "Job", "Output", "Source", "Step", "load", "loads"]
+
+_TOP = ("job", "output_dir", "input", "inputs", "steps", "outputs", "cluster")
+_SOURCE_PATH_OPTIONS = (
+    "format", "dtype", "shape", "offset", "order", "component", "level", "series",
+)  # fmt: skip
+_SYNTHETIC = tuple(n for n in datasets.__all__ if n != "noisy")
+_ARRAY_SUFFIXES = {".zarr": "zarr", ".tif": "tiff", ".tiff": "tiff"}
+_TABLE_SUFFIXES = (".csv", ".parquet")
+_PICTURE_OPTIONS = {
+    "kind": ("image", "labels", "histogram"),
+    "vmin": float,
+    "vmax": float,
+    "cmap": str,
+    "contour": str,
+    "levels": list,
+    "max_size": int,
+    "bins": int,
+    "thresholds": list,
+    "title": str,
+}
+_ARRAY_OPTIONS = {"zarr_format": int, "min_size": int, "compression": str}
+_CLUSTER = {"scheduler": str, "workers": int, "memory_limit": (str, int), "threads": int}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+WORK_DIR = ".bigimg-job"
+
+
+class ConfigError(BigimgError, ValueError):
+    """A job file with problems; ``problems`` lists them, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        n = len(problems)
+        super().__init__(f"{n} problem{'s' * (n != 1)} in the job:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Source:
+    """An input image: a file (``path`` with open options) or a synthetic one."""
+
+    name: str
+    line: int
+    path: Path | None
+    synthetic: str | None
+    options: Mapping[str, Any]
+    chunks: Any
+    identity: str  # what the data is: spec, plus file size and time for files
+
+    def open(self) -> da.Array:
+        """The lazy image."""
+        import bigimg
+
+        if self.synthetic is not None:
+            return getattr(datasets, self.synthetic)(**self.options, chunks=self.chunks or "auto")
+        return bigimg.open(self.path, chunks=self.chunks, **self.options)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step: an operation with parameters, or an expression."""
+
+    name: str
+    line: int
+    op: str  # an operation name, or "expr"
+    params: Mapping[str, Any]  # literal parameters (references excluded)
+    refs: Mapping[str, str]  # parameter -> the input or step it names
+    expr: ops.Expression | None = None
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        return self.expr.names if self.expr is not None else tuple(self.refs.values())
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where a result goes: an array store, a table file or a picture."""
+
+    source: str
+    path: Path
+    kind: str  # 'array', 'table' or 'picture'
+    format: str  # zarr, ome-zarr, tiff, csv, parquet, png
+    options: Mapping[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A validated job; ``results`` describes every input and step's value."""
+
+    file: str
+    name: str
+    output_dir: Path
+    sources: tuple[Source, ...]
+    steps: tuple[Step, ...]
+    outputs: tuple[Output, ...]
+    cluster: Mapping[str, Any]
+    results: Mapping[str, StandIn] = field(repr=False)
+    overwrite: bool = False
+
+    @property
+    def work_dir(self) -> Path:
+        """Where checkpoints and the resume journal live."""
+        return self.output_dir / WORK_DIR
+
+    def fingerprint(self, name: str) -> str:
+        """A hash of everything ``name``'s value depends on (its step, the steps
+        and inputs before it): equal fingerprints mean equal values."""
+        return _fingerprints(self)[name]
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def output_fingerprint(self, output: Output) -> str:
+        """What an output file holds: its value and how it is written."""
+        return _hash([self.fingerprint(output.source), output.format, _jsonable(output.options)])
+
+
+def _fingerprints(job: Job) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for s in job.sources:
+        out[s.name] = _hash(["source", s.identity])
+    for st in job.steps:
+        spec = {
+            "op": st.op,
+            "params": _jsonable(st.params),
+            "refs": {k: out[v] for k, v in st.refs.items()},
+            "expr": st.expr.text if st.expr else None,
+            "names": {n: out[n] for n in st.expr.names} if st.expr else None,
+        }
+        out[st.name] = _hash(spec)
+    return out
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- YAML with line numbers ----------------------------------------------------------
+
+
+class _Map(dict):  # type: ignore[type-arg]
+    """A YAML mapping that remembers the line of each key."""
+
+    line = 0
+    lines: dict[Any, int]
+
+
+class _Loader(yaml.SafeLoader):
+    duplicates: list[str]
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.line = node.start_mark.line + 1
+    out.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in out:
+            loader.duplicates.append(f"line {line}: {key!r} is given twice")
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.lines[key] = line
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _parse(text: str, file: str) -> tuple[Any, list[str]]:
+    loader = _Loader(text)
+    loader.duplicates = []
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        raise ConfigError([f"{file}: {where}: not valid YAML: {exc}"]) from None
+    finally:
+        loader.dispose()
+    return data, loader.duplicates
+
+
+def _line(mapping: Any, key: Any = None) -> int:
+    if isinstance(mapping, _Map):
+        return mapping.lines.get(key, mapping.line) if key is not None else mapping.line
+    return 0
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def set_option(data: Any, assignment: str) -> None:
+    """Apply ``a.b.c=value`` (value read as YAML) to the parsed job ``data``."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            [f"--set {assignment!r}: expected KEY=VALUE, e.g. input.shape=[512,512]"]
+        )
+    *parents, last = key.strip().split(".")
+    node = data
+    for part in parents:
+        if not isinstance(node, dict):
+            raise ConfigError([f"--set {assignment!r}: {part!r} is not a section"])
+        node = node.setdefault(part, {})
+    if not isinstance(node, dict):
+        raise ConfigError([f"--set {assignment!r}: cannot set a key inside a value"])
+    node[last] = yaml.safe_load(text)
+
+
+# --- the checks -----------------------------------------------------------------------
+
+
+def load(
+    path: str | Path,
+    *,
+    output_dir: str | Path | None = None,
+    overwrite: bool = False,
+    scheduler: str | None = None,
+    settings: tuple[str, ...] = (),
+) -> Job:
+    """Read and check the job file at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML job file.
+    output_dir : str or Path, optional, keyword-only
+        Overrides the file's ``output_dir`` (relative output paths go there).
+    overwrite : bool, keyword-only
+        Allow replacing outputs that exist and were not written by this job.
+    scheduler : str, optional, keyword-only
+        A scheduler address, overriding the file's ``cluster``.
+    settings : tuple of str, keyword-only
+        ``KEY=VALUE`` overrides applied to the file first (``input.shape=[64,64]``).
+
+    Returns
+    -------
+    Job
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its line and step.
+    """
+    file = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read the job file: {exc.strerror or exc}"]) from None
+    return loads(
+        text,
+        file=file,
+        output_dir=output_dir,
+        overwrite=overwrite,
+        scheduler=scheduler,
+        settings=settings,
+    )
+
+
+def loads(
+    text: str,
+    *,
+    file: str = "<job>",
+    output_dir: str | Path | None = None,
+    overwrite: bool = False,
+    scheduler: str | None = None,
+    settings: tuple[str, ...] = (),
+) -> Job:
+    """:func:`load` for the text of a job file."""
+    data, duplicates = _parse(text, file)
+    for assignment in settings:
+        set_option(data, assignment)
+    p = Problems(file)
+    for d in duplicates:
+        p.add(0, d)
+    if not isinstance(data, dict):
+        p.add(0, "a job file is a mapping with input, steps and outputs")
+        raise ConfigError(p.items)
+    for key in data:
+        if key not in _TOP:
+            p.add(_line(data, key), f"unknown section {key!r}{_suggest(key, _TOP)}")
+    name = str(data.get("job") or Path(file).stem)
+    out_dir = Path(
+        output_dir if output_dir is not None else data.get("output_dir") or f"{name}-out"
+    )
+    sources = _sources(data, p)
+    results: dict[str, StandIn] = {}
+    for s in sources:
+        try:
+            results[s.name] = StandIn.of(s.open())
+        except Exception as exc:
+            p.add(s.line, f"input {s.name!r}: {_message(exc)}")
+    steps = _steps(data, p, sources, results)
+    cluster = _cluster(data, p, scheduler)
+    declared = data.get("steps") if isinstance(data.get("steps"), dict) else {}
+    names = {s.name for s in sources} | {str(n) for n in declared}
+    outputs = _outputs(data, p, out_dir, results, names)
+    job = Job(file, name, out_dir, sources, steps, outputs, cluster, results, overwrite)
+    if not p.items:
+        _check_targets(job, p)
+    if p.items:
+        raise ConfigError(p.items)
+    return job
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0] if len(text) > 300 else text
+
+
+def _sources(data: Mapping[str, Any], p: Problems) -> tuple[Source, ...]:
+    if "input" in data and "inputs" in data:
+        p.add(_line(data, "inputs"), "give either 'input' (one image) or 'inputs', not both")
+    if "inputs" in data:
+        specs = data["inputs"]
+        if not isinstance(specs, dict) or not specs:
+            p.add(_line(data, "inputs"), "'inputs' must map names to sources")
+            return ()
+    elif "input" in data:
+        specs = {"image": data["input"]}
+    else:
+        p.add(0, "the job has no 'input' (a file path or a synthetic image)")
+        return ()
+    out = []
+    for name, spec in specs.items():
+        line = _line(specs, name) or _line(data, "input")
+        if not isinstance(name, str) or not _NAME.match(name):
+            p.add(line, f"input name {name!r} must be a Python identifier")
+            continue
+        if not isinstance(spec, dict):
+            p.add(line, f"input {name!r} must be a mapping (path: ... or synthetic: ...)")
+            continue
+        source = _source(name, spec, line, p)
+        if source is not None:
+            out.append(source)
+    return tuple(out)
+
+
+def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Source | None:
+    spec = dict(spec)
+    chunks = spec.pop("chunks", None)
+    if ("path" in spec) == ("synthetic" in spec):
+        p.add(line, f"input {name!r} needs exactly one of 'path' and 'synthetic'")
+        return None
+    if "synthetic" in spec:
+        kind = spec.pop("synthetic")
+        if kind not in _SYNTHETIC:
+            known = f"{_suggest(kind, _SYNTHETIC)}; one of {', '.join(_SYNTHETIC)}"
+            p.add(line, f"input {name!r}: unknown synthetic image {kind!r}{known}")
+            return None
+        params = inspect.signature(getattr(datasets, kind)).parameters
+        for key in spec:
+            if key not in params or key == "chunks":
+                p.add(
+                    line, f"input {name!r}: {kind} has no parameter {key!r}{_suggest(key, params)}"
+                )
+                return None
+        identity = _hash(["synthetic", kind, _jsonable(spec), _jsonable(chunks)])
+        return Source(name, line, None, kind, spec, chunks, identity)
+    path = Path(str(spec.pop("path"))).expanduser()
+    for key in spec:
+        if key not in _SOURCE_PATH_OPTIONS:
+            p.add(
+                line,
+                f"input {name!r}: unknown option {key!r}{_suggest(key, _SOURCE_PATH_OPTIONS)}",
+            )
+            return None
+    if not path.exists():
+        p.add(line, f"input {name!r}: file not found: {str(path)!r}")
+        return None
+    stat = path.stat()
+    identity = _hash(["file", str(path.resolve()), stat.st_size, stat.st_mtime_ns,
+                      _jsonable(spec), _jsonable(chunks)])  # fmt: skip
+    return Source(name, line, path, None, spec, chunks, identity)
+
+
+def _steps(
+    data: Mapping[str, Any], p: Problems, sources: tuple[Source, ...], results: dict[str, StandIn]
+) -> tuple[Step, ...]:
+    specs = data.get("steps") or {}
+    if not isinstance(specs, dict):
+        p.add(_line(data, "steps"), "'steps' must map step names to {op: ..., ...} or {expr: ...}")
+        return ()
+    all_names = [s.name for s in sources] + [str(n) for n in specs]
+    defined = {s.name for s in sources}
+    out = []
+    for name, spec in specs.items():
+        line = _line(specs, name)
+        where = f"step {name!r}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            p.add(line, f"{where}: a step name must be a Python identifier")
+            continue
+        if name in defined:
+            p.add(line, f"{where}: the name is already used by an input or an earlier step")
+            continue
+        step = _step(name, spec, line, p, all_names, defined)
+        defined.add(name)
+        if step is None:
+            continue
+        out.append(step)
+        if all(u in results for u in step.uses):
+            try:
+                results[name] = stand_in_result(step, results)
+            except Exception as exc:
+                p.add(line, f"{where}: {step.op}: {_message(exc)}")
+    return tuple(out)
+
+
+def _step(
+    name: str, spec: Any, line: int, p: Problems, all_names: list[str], defined: set[str]
+) -> Step | None:
+    where = f"step {name!r}"
+    if not isinstance(spec, dict):
+        p.add(
+            line,
+            f"{where}: expected a mapping like {{op: gaussian_filter, input: image, sigma: 2}}",
+        )
+        return None
+    spec = dict(spec)
+
+    def known(ref: str) -> bool:
+        if ref in defined:
+            return True
+        later = (
+            " (it is defined later: steps run in the order written)" if ref in all_names else ""
+        )
+        p.add(line, f"{where}: uses {ref!r}, which is not an input or an earlier step{later}"
+              f"{_suggest(ref, defined) if not later else ''}")  # fmt: skip
+        return False
+
+    if "expr" in spec:
+        if set(spec) != {"expr"}:
+            p.add(line, f"{where}: an expression step has only 'expr' (found {sorted(spec)})")
+            return None
+        try:
+            expr = ops.Expression(spec["expr"])
+        except ValueError as exc:
+            p.add(line, f"{where}: {exc}")
+            return None
+        ok = all([known(n) for n in expr.names])
+        return Step(name, line, "expr", {}, {}, expr) if ok else None
+    op = spec.pop("op", None)
+    if op is None:
+        p.add(line, f"{where}: needs 'op' (an operation) or 'expr' (an expression)")
+        return None
+    func = ops.OPERATIONS.get(op)
+    if func is None:
+        p.add(line, f"{where}: unknown op {op!r}{_suggest(op, ops.OPERATIONS)}")
+        return None
+    params = inspect.signature(func).parameters
+    first = ops.first_parameter(func)
+    if "input" in spec and first != "input":
+        spec[first] = spec.pop("input")
+    literal, refs, ok = {}, {}, True
+    for key, value in spec.items():
+        if key not in params or params[key].kind in (inspect.Parameter.VAR_POSITIONAL,
+                                                     inspect.Parameter.VAR_KEYWORD):  # fmt: skip
+            p.add(line, f"{where}: {op} has no parameter {key!r}{_suggest(key, params)}")
+            ok = False
+        elif key in ("output",):
+            p.add(line, f"{where}: 'output' is not a job parameter (name outputs in 'outputs')")
+            ok = False
+        elif (key == first or key in ops.ARRAY_PARAMETERS) and isinstance(value, str):
+            ok = known(value) and ok
+            refs[key] = value
+        else:
+            literal[key] = value
+    if first not in refs:
+        p.add(line, f"{where}: {op} needs its image: {first}: <an input or earlier step>")
+        ok = False
+    for key, param in params.items():
+        required = param.default is inspect.Parameter.empty and param.kind not in (
+            inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)  # fmt: skip
+        if required and key != first and key not in literal and key not in refs:
+            p.add(line, f"{where}: {op} needs the parameter {key!r}")
+            ok = False
+    return Step(name, line, op, literal, refs) if ok else None
+
+
+def _cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dict[str, Any]:
+    spec = data.get("cluster") or {}
+    line = _line(data, "cluster")
+    if not isinstance(spec, dict):
+        p.add(
+            line,
+            "'cluster' must be a mapping: {workers: 2, memory_limit: 2GiB} or {scheduler: ADDR}",
+        )
+        return {}
+    out = {}
+    for key, value in spec.items():
+        kind = _CLUSTER.get(key)
+        if kind is None:
+            p.add(line, f"cluster: unknown key {key!r}{_suggest(key, _CLUSTER)}")
+        elif not isinstance(value, kind) or isinstance(value, bool):
+            p.add(line, f"cluster: {key}={value!r} has the wrong type")
+        elif key in ("workers", "threads") and value < 1:
+            p.add(line, f"cluster: {key}={value!r} must be at least 1")
+        else:
+            out[key] = value
+    if "scheduler" in out and ("workers" in out or "memory_limit" in out):
+        p.add(line, "cluster: give a scheduler address or local workers, not both")
+    if scheduler:
+        out = {"scheduler": scheduler}
+    return out
+
+
+def _outputs(
+    data: Mapping[str, Any],
+    p: Problems,
+    out_dir: Path,
+    results: Mapping[str, StandIn],
+    names: set[str],
+) -> tuple[Output, ...]:
+    specs = data.get("outputs")
+    if not isinstance(specs, list) or not specs:
+        p.add(_line(data, "outputs"), "'outputs' must list at least one {from: NAME, path: FILE}")
+        return ()
+    out, seen = [], set()
+    for i, spec in enumerate(specs):
+        line = _line(spec) or _line(data, "outputs")
+        where = f"output {i + 1}"
+        if not isinstance(spec, dict) or "from" not in spec or "path" not in spec:
+            p.add(line, f"{where}: needs 'from' (a step or input) and 'path'")
+            continue
+        spec = dict(spec)
+        source, path = str(spec.pop("from")), out_dir / Path(str(spec.pop("path"))).expanduser()
+        where = f"output {str(path)!r}"
+        if path in seen:
+            p.add(line, f"{where}: written twice")
+        seen.add(path)
+        kind, fmt = _output_kind(path)
+        if kind is None:
+            p.add(line, f"{where}: unknown kind of file (use .zarr, .ome.zarr, .tif, .csv, "
+                  ".parquet or .png)")  # fmt: skip
+            continue
+        allowed: Mapping[str, Any] = (
+            _PICTURE_OPTIONS if kind == "picture" else _ARRAY_OPTIONS if kind == "array" else {}
+        )
+        for key, value in spec.items():
+            expected = allowed.get(key)
+            if expected is None:
+                p.add(line, f"{where}: unknown option {key!r}{_suggest(key, allowed)}")
+            elif isinstance(expected, tuple) and value not in expected:
+                p.add(line, f"{where}: {key}={value!r} must be one of {', '.join(expected)}")
+            elif expected is float and not isinstance(value, int | float):
+                p.add(line, f"{where}: {key}={value!r} must be a number")
+            elif expected in (int, str, list) and not isinstance(value, expected):
+                p.add(line, f"{where}: {key}={value!r} must be of type {expected.__name__}")
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                p.add(line, f"{where}: Parquet needs pyarrow (pip install pyarrow); or use .csv")
+        value = results.get(source)
+        if source not in results and source not in names:
+            p.add(line, f"{where}: 'from: {source}' names no input or step")
+        elif value is not None:
+            needs = "table" if kind == "table" else "array"
+            if value.kind != needs and not (kind == "table" and value.kind == "scalar"):
+                what = {"array": "an image", "table": "a table", "scalar": "a number"}
+                p.add(line, f"{where}: {source!r} is {what[value.kind]}; a {fmt} file needs "
+                      f"{what[needs]}")  # fmt: skip
+            if kind == "picture" and "contour" in spec:
+                other = results.get(str(spec["contour"]))
+                if other is None or other.kind != "array" or other.shape != value.shape:
+                    p.add(line, f"{where}: contour {spec['contour']!r} must name an image of "
+                          f"shape {value.shape}")  # fmt: skip
+        out.append(Output(source, path, kind, fmt, spec, line))
+    return tuple(out)
+
+
+def _output_kind(path: Path) -> tuple[str | None, str]:
+    name = path.name.lower()
+    if name.endswith(".ome.zarr"):
+        return "array", "ome-zarr"
+    suffix = Path(name).suffix
+    if suffix in _ARRAY_SUFFIXES:
+        return "array", _ARRAY_SUFFIXES[suffix]
+    if suffix in _TABLE_SUFFIXES:
+        return "table", suffix[1:]
+    if suffix == ".png":
+        return "picture", "png"
+    return None, ""
+
+
+def _check_targets(job: Job, p: Problems) -> None:
+    """Existing outputs: resumed when this job wrote them, else refused without
+    ``overwrite`` (and never deleted when they are not bigimg's)."""
+    from bigimg.pipeline.checkpoint import Journal
+
+    journal = Journal(job.work_dir)
+    for out in job.outputs:
+        if not (out.path.exists() or out.path.is_symlink()):
+            continue
+        mine = journal.owner(out.path)
+        if mine == job.output_fingerprint(out):
+            continue  # an earlier run of this very job: resumed
+        if job.overwrite:
+            continue
+        if mine is not None:
+            p.add(out.line, f"output {str(out.path)!r} was written by this job with other "
+                  "settings (a step or input it depends on changed); pass --overwrite to "
+                  "recompute it")  # fmt: skip
+        else:
+            p.add(out.line, f"output {str(out.path)!r} already exists; pass --overwrite to "
+                  "replace it")  # fmt: skip

@@ -1,0 +1,300 @@
+"""What a job's steps can do: every ``bigimg.ndimage`` function, a few job
+operations (thresholds, noise, region tables) and arithmetic expressions.
+
+An operation is looked up by name in :data:`OPERATIONS`. Its parameters are
+its real signature's; the parameters listed in :data:`ARRAY_PARAMETERS` (and
+the first positional one) take the *name* of an input or an earlier step. An
+``expr`` step is a Python expression over such names, numbers and the
+functions in :data:`FUNCTIONS`, checked by walking its syntax tree, never
+``eval``-ed as code.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+import bigimg.ndimage as bnd
+from bigimg import datasets
+from bigimg.ndimage import regions
+from bigimg.ndimage._inputs import as_dask
+
+__all__ = [
+    "ARRAY_PARAMETERS",
+    "FUNCTIONS",
+    "OPERATIONS",
+    "Expression",
+    "as_table",
+    "first_parameter",
+    "threshold",
+]
+
+#: parameters that take an image: an input's or an earlier step's name
+ARRAY_PARAMETERS = frozenset(
+    {"input", "labels", "image", "mask", "markers", "weights", "footprint", "structure"}
+)
+
+
+def _otsu(counts: np.ndarray, centers: np.ndarray) -> float:
+    """Otsu's threshold: the bin centre maximising the between-class variance
+    (the first such centre; the lower class includes that bin)."""
+    counts = counts.astype(np.float64)
+    w0 = np.cumsum(counts)
+    w1 = w0[-1] - w0
+    m = np.cumsum(counts * centers)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu0 = m / w0
+        mu1 = (m[-1] - m) / w1
+        between = w0 * w1 * (mu0 - mu1) ** 2
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    return float(centers[int(np.argmax(between))])
+
+
+def threshold(
+    input: Any, value: float | None = None, *, method: str | None = None, bins: int = 256
+) -> da.Array:
+    """``input > t``, with ``t`` given (``value``) or found from the histogram.
+
+    Parameters
+    ----------
+    input : dask.array.Array
+        A real-valued image.
+    value : float, optional
+        The threshold. Give this or ``method``.
+    method : {'otsu', 'mean'}, optional, keyword-only
+        'otsu': Otsu's threshold over a ``bins``-bin histogram between the
+        image's minimum and maximum (the centre of a bin); 'mean': the mean.
+        Computed when called (two reductions over the image).
+    bins : int, keyword-only
+        Histogram bins for 'otsu'.
+
+    Returns
+    -------
+    dask.array.Array of bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([0.0, 0.1, 0.2, 0.9, 1.0])
+    >>> threshold(x, method="otsu").compute()
+    array([False, False, False,  True,  True])
+    """
+    image = as_dask(input)
+    if (value is None) == (method is None):
+        raise ValueError("threshold needs exactly one of value= and method=")
+    if value is not None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise TypeError(f"value={value!r} must be a number")
+        return image > value
+    if method not in ("otsu", "mean"):
+        raise ValueError(f"method={method!r} must be 'otsu' or 'mean'")
+    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 2:
+        raise ValueError(f"bins={bins!r} must be an integer >= 2")
+    if image.dtype.kind not in "fiub":
+        raise TypeError(f"threshold needs a real-valued image, not {image.dtype}")
+    if method == "mean":
+        return image > float(image.mean(dtype=np.float64).compute())
+    low, high = (float(v) for v in da.compute(image.min(), image.max()))
+    counts, edges = da.histogram(image, bins=bins, range=(low, high))
+    centers = (edges[:-1] + edges[1:]) / 2
+    return image > _otsu(np.asarray(counts.compute()), centers)
+
+
+def _noisy(input: Any, sigma: float = 0.1, *, seed: int = 0, kind: str = "gaussian") -> da.Array:
+    return datasets.noisy(input, sigma=sigma, seed=seed, kind=kind)
+
+
+_noisy.__doc__ = datasets.noisy.__doc__
+_noisy.__name__ = "noisy"
+
+
+def _public(module: Any) -> dict[str, Callable[..., Any]]:
+    return {name: getattr(module, name) for name in module.__all__ if name != "fused"}
+
+
+#: name -> function, for ``op:`` in a job
+OPERATIONS: dict[str, Callable[..., Any]] = {
+    **{n: f for n, f in _public(bnd).items() if callable(f) and not isinstance(f, type)},
+    "region_table": regions.region_table,
+    "threshold": threshold,
+    "noisy": _noisy,
+}
+
+#: functions an expression may call
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": np.abs,
+    "sqrt": np.sqrt,
+    "hypot": np.hypot,
+    "exp": np.exp,
+    "log": np.log,
+    "minimum": np.minimum,
+    "maximum": np.maximum,
+    "clip": np.clip,
+    "where": np.where,
+    "logical_not": np.logical_not,
+}
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_COMPARE = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+
+
+class Expression:
+    """An arithmetic expression over named images, checked before use.
+
+    Parameters
+    ----------
+    text : str
+        e.g. ``"blurred + 30 * (blurred - smoothed)"`` or ``"hypot(sx, sy)"``;
+        ``astype(x, 'uint8')`` converts.
+
+    Raises
+    ------
+    ValueError
+        For anything but names, numbers, strings given to ``astype``,
+        arithmetic, comparisons and the functions in :data:`FUNCTIONS`.
+
+    Examples
+    --------
+    >>> e = Expression("a + 2 * b")
+    >>> e.names
+    ('a', 'b')
+    >>> e.evaluate({"a": 1.0, "b": 3.0})
+    7.0
+    """
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("expr must be a non-empty string")
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"expr {text!r} is not valid: {exc.msg}") from None
+        self.text = text
+        self._tree = tree.body
+        names: list[str] = []
+        self._check(self._tree, names)
+        self.names = tuple(dict.fromkeys(names))
+
+    def _check(self, node: ast.AST, names: list[str]) -> None:
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+                raise ValueError(
+                    f"expr {self.text!r}: only numbers are allowed, not {node.value!r}"
+                )
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            self._check(node.left, names)
+            self._check(node.right, names)
+        elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            self._check(node.operand, names)
+        elif (
+            isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE
+        ):
+            self._check(node.left, names)
+            self._check(node.comparators[0], names)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            if node.func.id == "astype":
+                if len(node.args) != 2 or not (
+                    isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+                ):
+                    raise ValueError(f"expr {self.text!r}: use astype(x, 'dtype')")
+                try:
+                    np.dtype(node.args[1].value)
+                except TypeError:
+                    raise ValueError(
+                        f"expr {self.text!r}: {node.args[1].value!r} is not a dtype"
+                    ) from None
+                self._check(node.args[0], names)
+            elif node.func.id in FUNCTIONS:
+                for arg in node.args:
+                    self._check(arg, names)
+            else:
+                raise ValueError(
+                    f"expr {self.text!r}: unknown function {node.func.id!r} "
+                    f"(allowed: astype, {', '.join(sorted(FUNCTIONS))})"
+                )
+        else:
+            raise ValueError(
+                f"expr {self.text!r}: {ast.unparse(node)!r} is not allowed "
+                "(names, numbers, arithmetic, comparisons and a few functions only)"
+            )
+
+    def evaluate(self, values: Mapping[str, Any]) -> Any:
+        """The expression's value with ``values`` for its names."""
+        return self._eval(self._tree, values)
+
+    def _eval(self, node: ast.AST, values: Mapping[str, Any]) -> Any:
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.BinOp):
+            return _BINARY[type(node.op)](
+                self._eval(node.left, values), self._eval(node.right, values)
+            )
+        if isinstance(node, ast.UnaryOp):
+            return _UNARY[type(node.op)](self._eval(node.operand, values))
+        if isinstance(node, ast.Compare):
+            return _COMPARE[type(node.ops[0])](
+                self._eval(node.left, values), self._eval(node.comparators[0], values)
+            )
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        if node.func.id == "astype":
+            x = self._eval(node.args[0], values)
+            dtype = node.args[1].value  # type: ignore[attr-defined]
+            return x.astype(dtype) if hasattr(x, "astype") else np.asarray(x).astype(dtype)
+        return FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))
+
+
+def first_parameter(func: Callable[..., Any]) -> str:
+    """The name of ``func``'s first parameter (its image)."""
+    return next(iter(inspect.signature(func).parameters))
+
+
+def as_table(value: Any, name: str) -> dict[str, np.ndarray]:
+    """A step's small result as columns: region tables as they are, per-label
+    values as ``index``/``name``, ``find_objects`` as slice bounds, scalars as
+    one row."""
+    if isinstance(value, dict):
+        return {str(k): np.asarray(v) for k, v in value.items()}
+    if isinstance(value, list) and all(v is None or isinstance(v, tuple) for v in value):
+        ndim = max((len(v) for v in value if v is not None), default=0)
+        table: dict[str, np.ndarray] = {"label": np.arange(1, len(value) + 1)}
+        for ax in range(ndim):
+            table[f"start_{ax}"] = np.array([-1 if v is None else v[ax].start for v in value])
+            table[f"stop_{ax}"] = np.array([-1 if v is None else v[ax].stop for v in value])
+        return table
+    if isinstance(value, tuple):
+        return {f"{name}_{i}": np.atleast_1d(np.asarray(v)) for i, v in enumerate(value)}
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return {name: array.reshape(1)}
+    if array.ndim == 1:
+        return {"index": np.arange(array.shape[0]), name: array}
+    return {f"{name}_{i}": array[:, i] for i in range(array.shape[1])}

@@ -1,0 +1,232 @@
+"""A checked job -> a plan: which steps fuse into one overlap pass, what is stored.
+
+* **Local steps** (filters, local morphology, expressions: anything that
+  :func:`bigimg.ndimage.fused` can trace) are never stored on their own: each
+  value that leaves them (to a non-local step or an output) is computed by one
+  fused overlap pass over the steps it needs, with the summed reach.
+* **Non-local steps** (labelling, distance transforms, geometric transforms,
+  measurements, histogram thresholds) read their inputs several times or
+  reduce over the whole image. Their array inputs that cost work (fused
+  passes) and their array results are stored as checkpoints in the job's work
+  directory, chunk by chunk, so each is computed once and a rerun after a
+  crash starts from them. Their small results (tables, numbers, label counts)
+  are stored as JSON.
+
+:meth:`Plan.describe` is the ``--dry-run`` text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bigimg._local import Tracer, trace
+from bigimg.pipeline.checks import call
+from bigimg.pipeline.config import Job, Step
+
+__all__ = ["Pass", "Plan", "plan"]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One fused overlap pass computing ``name`` from ``externals``."""
+
+    name: str
+    steps: tuple[str, ...]  # local steps evaluated in it, in order
+    externals: tuple[str, ...]  # images it reads (inputs, stored results)
+    constants: tuple[str, ...]  # numbers it reads (scalar results)
+    depth: Any  # per axis (before, after) halo, or None: separate passes
+
+
+@dataclass(frozen=True)
+class Plan:
+    job: Job
+    local: frozenset[str]
+    stored: tuple[str, ...]  # array values kept as checkpoints, in order
+    passes: dict[str, Pass]
+
+    def pass_for(self, name: str) -> Pass | None:
+        return self.passes.get(name)
+
+    def chunk_writes(self) -> int:
+        """Chunks written by the whole job (checkpoints and array outputs)."""
+        res = self.job.results
+        n = sum(res[s].lazy.npartitions for s in self.stored)
+        return n + sum(
+            res[o.source].lazy.npartitions for o in self.job.outputs if o.kind == "array"
+        )
+
+    def describe(self) -> str:
+        """The ``--dry-run`` text: steps, passes, storage, sizes."""
+        job, res = self.job, self.job.results
+        lines = [f"job {job.name!r} ({job.file}); outputs under {str(job.output_dir)!r}"]
+        lines.append(f"runs on: {_where(job.cluster)}")
+        for s in job.sources:
+            v = res[s.name].lazy
+            what = f"synthetic {s.synthetic}" if s.synthetic else str(s.path)
+            lines.append(f"input {s.name}: {what}, {_array(v)}")
+        lines.append("steps:")
+        for st in job.steps:
+            v = res[st.name]
+            kind = "local" if st.name in self.local else (
+                "reduces when run" if v.eager else "global")  # fmt: skip
+            desc = st.expr.text if st.expr else f"{st.op}({', '.join(st.uses)})"
+            extra = f"{_array(v.lazy)}" if v.kind == "array" else v.kind
+            stored = ", stored" if st.name in self.stored else ""
+            lines.append(f"  {st.name} = {desc}  [{kind}{stored}] {extra}")
+        if self.passes:
+            lines.append("fused overlap passes:")
+        for p in self.passes.values():
+            reach = "separate passes (mixed modes or whole-line steps)" if p.depth is None else (
+                "reach " + " x ".join(f"{a}+{b}" for a, b in p.depth))  # fmt: skip
+            lines.append(
+                f"  {p.name}: {' -> '.join(p.steps)} from {', '.join(p.externals)}; {reach}"
+            )
+        tasks, task_bytes = self._estimate()
+        lines.append(
+            f"chunk writes: {self.chunk_writes()}; tasks about {tasks}; "
+            f"memory per task about {_size(task_bytes)}"
+        )
+        lines.append("outputs:")
+        for o in job.outputs:
+            v = res[o.source]
+            size = f"{_array(v.lazy)}, {_size(v.lazy.nbytes)}" if v.kind == "array" else v.kind
+            lines.append(f"  {o.path}  <- {o.source} ({o.format}; {size})")
+        return "\n".join(lines)
+
+    def _estimate(self) -> tuple[int, int]:
+        res = self.job.results
+        tasks, biggest = 0, 0
+        for st in self.job.steps:
+            v = res[st.name]
+            if v.kind != "array":
+                continue
+            tasks += v.lazy.npartitions * (1 if st.name in self.local else 3)
+            chunk = math.prod(max(c) for c in v.lazy.chunks) * v.lazy.dtype.itemsize
+            p = self.passes.get(st.name)
+            if p is not None and p.depth is not None:
+                halo = math.prod(max(c) + a + b for c, (a, b) in zip(v.lazy.chunks, p.depth))
+                chunk = max(chunk, halo * 8 * (len(p.steps) + 1))
+            biggest = max(biggest, chunk)
+        return tasks + self.chunk_writes(), biggest
+
+
+def _where(cluster: Any) -> str:
+    if cluster.get("scheduler"):
+        return f"dask.distributed scheduler at {cluster['scheduler']}"
+    if cluster.get("workers"):
+        mem = cluster.get("memory_limit", "default memory")
+        return f"local dask.distributed cluster, {cluster['workers']} workers, {mem} each"
+    return "threads in this process"
+
+
+def _array(a: Any) -> str:
+    chunks = tuple(max(c) for c in a.chunks)
+    return f"{tuple(a.shape)} {a.dtype}, chunks {chunks} x {a.npartitions}"
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _is_local(step: Step, job: Job) -> bool:
+    res = job.results
+    if any(res[n].kind == "table" for n in step.uses):
+        return False
+    if step.expr is not None:
+        return True
+    arrays = [n for n in step.uses if res[n].kind == "array"]
+    if not arrays:
+        return False
+
+    def probe(*tracers: Any) -> Any:
+        env: dict[str, Any] = dict(zip(arrays, tracers))
+        env.update({n: res[n].lazy for n in step.uses if n not in env})
+        return call(step, env)
+
+    try:
+        out, _, _ = trace(probe, [res[n].lazy for n in arrays])
+    except Exception:
+        return False
+    return isinstance(out, Tracer) and out.shape == res[step.name].shape
+
+
+def plan(job: Job) -> Plan:
+    """Decide fusion and storage for ``job`` (no computing)."""
+    res = job.results
+    local = frozenset(st.name for st in job.steps if _is_local(st, job))
+    stored: list[str] = []
+    for st in job.steps:
+        if st.name in local:
+            continue
+        for n in st.uses:
+            if n in local and res[n].kind == "array" and n not in stored:
+                stored.append(n)
+        used_later = any(st.name in other.uses for other in job.steps) or any(
+            o.source == st.name for o in job.outputs
+        )
+        if res[st.name].kind == "array" and used_later:
+            stored.append(st.name)
+    passes: dict[str, Pass] = {}
+    needed = [n for n in stored if n in local] + [
+        o.source for o in job.outputs if o.source in local
+    ]
+    for n in needed:
+        if n not in passes:
+            passes[n] = _pass(n, job, local)
+    return Plan(job, local, tuple(stored), passes)
+
+
+def _pass(name: str, job: Job, local: frozenset[str]) -> Pass:
+    res = job.results
+    order: list[str] = []
+    externals: list[str] = []
+    constants: list[str] = []
+    seen: set[str] = set()
+
+    def visit(n: str) -> None:
+        if n in seen:
+            return
+        seen.add(n)
+        step = job.step(n)
+        if step is not None and n in local:
+            for u in step.uses:
+                visit(u)
+            order.append(n)
+        elif res[n].kind == "array":
+            externals.append(n)
+        else:
+            constants.append(n)
+
+    visit(name)
+    images = [res[n].lazy for n in externals]
+    stand_ins = {c: res[c].lazy for c in constants}
+    _, _, depth = trace(program(name, tuple(order), tuple(externals), stand_ins, job), images)
+    return Pass(name, tuple(order), tuple(externals), tuple(constants), depth)
+
+
+def program(
+    name: str,
+    order: tuple[str, ...],
+    externals: tuple[str, ...],
+    constants: dict[str, Any],
+    job: Job,
+) -> Any:
+    """The function a fused pass runs: the local steps in order, on its images."""
+
+    def run(*images: Any) -> Any:
+        env: dict[str, Any] = dict(zip(externals, images))
+        env.update(constants)
+        for n in order:
+            step = job.step(n)
+            assert step is not None
+            env[n] = call(step, {u: env[u] for u in step.uses})
+        return env[name]
+
+    run.__name__ = name
+    return run

@@ -1,0 +1,329 @@
+"""Running a plan: values built in order, stored results written chunk by chunk
+(resumable), outputs written, progress shown, a summary at the end.
+
+Every array write goes through :class:`~bigimg.pipeline.checkpoint.ChunkWriter`,
+so a run killed at any moment (``kill -9`` included) and started again with
+the same command skips the chunks already written and the stored results
+already complete, and ends with the same bytes as an uninterrupted run.
+A run of a *changed* job never reuses a stored result or an output of the old
+one: stored results are keyed by the fingerprint of everything they depend on
+(a changed step gets new ones), and an output written by the old job is
+refused when the job is checked unless ``--overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import dask
+import dask.array as da
+import numpy as np
+import psutil
+import zarr
+
+import bigimg
+import bigimg.ndimage as bnd
+from bigimg.monitor import PeakMemory
+from bigimg.ndimage.regions import write_table
+from bigimg.pipeline import ops
+from bigimg.pipeline.checkpoint import ChunkWriter, Journal
+from bigimg.pipeline.checks import call_with_extra
+from bigimg.pipeline.config import Job, Output
+from bigimg.pipeline.plan import Plan, plan, program
+
+__all__ = ["Progress", "Summary", "run"]
+
+
+class Progress:
+    """A one-line progress bar of chunk writes on ``stream`` (stderr)."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total, self.done = max(total, 1), 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.start = time.perf_counter()
+        self._last = 0.0
+        self.label = ""
+
+    def stage(self, text: str) -> None:
+        self.label = text
+        self._draw(force=True)
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self._draw()
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (not force and now - self._last < 0.25):
+            return
+        self._last = now
+        frac = min(self.done / self.total, 1.0)
+        if not self.stream.isatty():  # a log: one line per stage
+            if force:
+                self.stream.write(f"{frac:4.0%} {now - self.start:6.1f} s  {self.label}\n")
+            return
+        bar = "#" * int(frac * 30)
+        self.stream.write(
+            f"\r[{bar:<30}] {frac:4.0%} {self.done}/{self.total} chunks "
+            f"{now - self.start:6.1f} s  {self.label[:40]:<40}"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.stream.isatty():
+            self._draw(force=True)
+            self.stream.write("\n")
+
+
+@dataclass
+class Summary:
+    """What a run did."""
+
+    seconds: float = 0.0
+    where: str = ""
+    written: int = 0
+    skipped: int = 0
+    read_bytes: int = 0
+    written_bytes: int = 0
+    peak_memory: int = 0
+    objects: dict[str, int] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [
+            f"done in {self.seconds:.1f} s on {self.where}",
+            f"  chunks written {self.written}, skipped {self.skipped} (already written)",
+            f"  read {_gib(self.read_bytes)}, wrote {_gib(self.written_bytes)}",
+            f"  peak memory of all processes: {_gib(self.peak_memory)}",
+        ]
+        for name, n in self.objects.items():
+            lines.append(f"  objects found by {name}: {n}")
+        lines.append("  outputs:")
+        lines.extend(f"    {o}" for o in self.outputs)
+        return "\n".join(lines)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def _io() -> tuple[int, int]:
+    me = psutil.Process()
+    read = written = 0
+    for proc in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error, AttributeError):
+            io = proc.io_counters()
+            read += io.read_chars
+            written += io.write_chars
+    return read, written
+
+
+@contextlib.contextmanager
+def _compute_context(cluster: dict[str, Any]) -> Iterator[str]:
+    if cluster.get("scheduler") or cluster.get("workers"):
+        with bigimg.cluster.connect(
+            cluster.get("scheduler"),
+            n_workers=cluster.get("workers"),
+            memory_limit=cluster.get("memory_limit"),
+        ) as client:
+            yield f"dask.distributed at {client.scheduler.address}"
+    else:
+        with dask.config.set(scheduler="threads", num_workers=cluster.get("threads")):
+            yield "threads"
+
+
+class _Runner:
+    def __init__(self, plan: Plan, writer: ChunkWriter, progress: Progress) -> None:
+        self.plan, self.job = plan, plan.job
+        self.writer, self.progress = writer, progress
+        self.journal = writer.journal
+        self.values: dict[str, Any] = {}
+        self.objects: dict[str, int] = {}
+
+    def value(self, name: str) -> Any:
+        if name not in self.values:
+            self.values[name] = self._compute(name)
+        return self.values[name]
+
+    def _compute(self, name: str) -> Any:
+        job, fp = self.job, self.job.fingerprint(name)
+        source = next((s for s in job.sources if s.name == name), None)
+        if source is not None:
+            return source.open()
+        stored = name in self.plan.stored
+        target = self.journal.checkpoint(name, fp)
+        if stored and self.writer.is_complete(target, fp):
+            extra = self.journal.load_value(name, fp)
+            if isinstance(extra, int):
+                self.objects[name] = extra
+            return _reopen(target)
+        p = self.plan.pass_for(name)
+        if p is not None:
+            images = [self.value(e) for e in p.externals]
+            constants = {c: self.value(c) for c in p.constants}
+            value = bnd.fused(program(name, p.steps, p.externals, constants, job))(*images)
+        else:
+            step = job.step(name)
+            assert step is not None
+            if job.results[name].kind != "array":
+                saved = self.journal.load_value(name, fp)
+                if saved is not None:
+                    return _decode(saved)
+            self.progress.stage(f"{name}: {step.op}")
+            value, extra = call_with_extra(step, {u: self.value(u) for u in step.uses})
+            if job.results[name].kind != "array":
+                self.journal.save_value(name, fp, _encode(value))
+                return _decode(_encode(value))
+            if isinstance(extra, int | np.integer):
+                self.objects[name] = int(extra)
+                self.journal.save_value(name, fp, int(extra))
+        if stored:
+            self.progress.stage(f"storing {name}")
+            self.writer.write(value, target, fp)
+            return _reopen(target)
+        return value
+
+    def output(self, out: Output) -> str:
+        fp = self.job.output_fingerprint(out)
+        direct = out.kind == "array" and out.format == "zarr"
+        if direct and self.writer.is_complete(out.path, fp):
+            self.writer.skipped += len(self.journal.done(out.path))
+            return _describe(out, bigimg.open(out.path))
+        if not direct and self._done(out, fp):
+            return str(out.path)
+        value = self.value(out.source)
+        self.progress.stage(f"writing {out.path.name}")
+        if direct:
+            self.writer.write(value, out.path, fp, **_zarr_options(out))
+            return _describe(out, value)
+        self.journal.set_owner(out.path, fp)
+        out.path.parent.mkdir(parents=True, exist_ok=True)
+        if out.kind == "array":
+            bigimg.save(value, out.path, format=out.format, overwrite=True, **out.options)
+        elif out.kind == "table":
+            table = value if isinstance(value, dict) else ops.as_table(value, out.source)
+            write_table(table, out.path, overwrite=True)
+        else:
+            self._picture(out, value)
+        self._finish(out, fp)
+        return _describe(out, value)
+
+    def _done(self, out: Output, fp: str) -> bool:
+        return self.journal.load_value(f"output-{out.path.name}", fp) is not None and (
+            out.path.exists()
+        )
+
+    def _finish(self, out: Output, fp: str) -> None:
+        self.journal.save_value(f"output-{out.path.name}", fp, str(out.path))
+
+    def _picture(self, out: Output, value: Any) -> None:
+        from bigimg import preview
+
+        options = dict(out.options)
+        kind = options.pop("kind", None)
+        if kind == "histogram":
+            options.pop("contour", None)
+            preview.save_histogram(value, out.path, overwrite=True, **options)
+            return
+        if "contour" in options:
+            options["contour"] = self.value(options["contour"])
+        labels = kind == "labels" or (kind is None and self._is_labels(out.source))
+        preview.save_image(value, out.path, labels=labels, overwrite=True, **options)
+
+    def _is_labels(self, name: str) -> bool:
+        step = self.job.step(name)
+        return step is not None and step.op in (
+            "label", "relabel_sequential", "remove_small_objects", "watershed_ift", "relabel",
+        )  # fmt: skip
+
+
+def _describe(out: Output, value: Any) -> str:
+    if isinstance(value, da.Array) and out.kind == "array":
+        return f"{out.path}  {tuple(value.shape)} {value.dtype}"
+    return str(out.path)
+
+
+def _reopen(target: Path) -> da.Array:
+    """A stored result, chunked as it was written (one stored chunk per task)."""
+    return bigimg.open(target, chunks=zarr.open_array(str(target), mode="r").chunks)
+
+
+def _zarr_options(out: Output) -> dict[str, Any]:
+    return {"zarr_format": out.options["zarr_format"]} if "zarr_format" in out.options else {}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {"table": {k: np.asarray(v).tolist() for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"table": {k: v.tolist() for k, v in ops.as_table(value, "value").items()}}
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return {"scalar": array.item()}
+    return {"table": {k: v.tolist() for k, v in ops.as_table(array, "value").items()}}
+
+
+def _decode(saved: Any) -> Any:
+    if "scalar" in saved:
+        return saved["scalar"]
+    return {k: np.asarray(v) for k, v in saved["table"].items()}
+
+
+def run(
+    job: Job,
+    *,
+    keep_work: bool = False,
+    progress: bool = True,
+    stream: TextIO | None = None,
+) -> Summary:
+    """Run a checked job to the end (resuming an interrupted run of it).
+
+    Parameters
+    ----------
+    job : Job
+        From :func:`bigimg.pipeline.load`.
+    keep_work : bool, keyword-only
+        Keep the stored intermediate results after success (default: removed;
+        the journal of outputs stays, so a rerun finds everything done).
+    progress : bool, keyword-only
+        Show a progress bar on ``stream`` (default stderr).
+
+    Returns
+    -------
+    Summary
+    """
+    the_plan = plan(job)
+    start = time.perf_counter()
+    journal = Journal(job.work_dir)
+    bar = Progress(the_plan.chunk_writes(), stream, enabled=progress)
+    writer = ChunkWriter(journal, bar, overwrite=job.overwrite)
+    summary = Summary()
+    with PeakMemory() as memory, _compute_context(dict(job.cluster)) as where:
+        read0, wrote0 = _io()
+        runner = _Runner(the_plan, writer, bar)
+        for out in job.outputs:
+            summary.outputs.append(runner.output(out))
+        read1, wrote1 = _io()
+    bar.close()
+    if not keep_work:
+        shutil.rmtree(job.work_dir / "checkpoints", ignore_errors=True)
+    summary.seconds = time.perf_counter() - start
+    summary.where = where
+    summary.written, summary.skipped = writer.written, writer.skipped
+    summary.read_bytes, summary.written_bytes = read1 - read0, wrote1 - wrote0
+    summary.peak_memory = memory.peak
+    summary.objects = runner.objects
+    return summary
+
+
+def output_arrays(job: Job) -> dict[str, da.Array]:
+    """The array outputs of a finished job, opened (for checks)."""
+    return {str(o.path): bigimg.open(o.path) for o in job.outputs if o.kind == "array"}
