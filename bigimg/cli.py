@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import dask
 
 import bigimg
 from bigimg.errors import BigimgError
@@ -60,18 +57,6 @@ def _add_cluster_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--memory-limit", help="memory per local worker, e.g. 2GiB")
 
 
-@contextlib.contextmanager
-def _compute_context(args: argparse.Namespace) -> Iterator[str]:
-    if args.scheduler or args.workers:
-        with bigimg.cluster.connect(
-            args.scheduler, n_workers=args.workers, memory_limit=args.memory_limit
-        ) as client:
-            yield f"dask.distributed at {client.scheduler.address}"
-    else:
-        with dask.config.set(scheduler="threads"):
-            yield "threads"
-
-
 def _cmd_info(args: argparse.Namespace) -> int:
     info = bigimg.info(args.path, format=args.format, **_source_options(args))
     print(info.describe())
@@ -86,7 +71,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if args.zarr_format is not None:
         options["zarr_format"] = args.zarr_format
     start = time.perf_counter()
-    with PeakMemory() as memory, _compute_context(args) as where:
+    where_to = bigimg.cluster.compute_context(
+        args.scheduler, workers=args.workers, memory_limit=args.memory_limit
+    )
+    with PeakMemory() as memory, where_to as where:
         out = bigimg.save(image, args.target, format=args.to, overwrite=args.overwrite, **options)
     _summary(out, image, start, memory, where)
     return 0

@@ -9,13 +9,15 @@ all, on dask's default threaded scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import dask
 import psutil
 
-__all__ = ["connect", "local_defaults", "scheduler_address"]
+__all__ = ["compute_context", "connect", "local_defaults", "scheduler_address"]
 
 ENV_VAR = "BIGIMG_SCHEDULER"
 
@@ -94,3 +96,23 @@ def connect(
     # a Client given no address starts its own LocalCluster and closes it on close()
     # (":0": the scheduler always serves HTTP; a free port avoids clashing with others)
     return Client(processes=processes, dashboard_address=":8787" if dashboard else ":0", **options)
+
+
+@contextlib.contextmanager
+def compute_context(
+    scheduler: str | None = None,
+    *,
+    workers: int | None = None,
+    memory_limit: int | str | None = None,
+    threads: int | None = None,
+) -> Iterator[str]:
+    """Where a command's work runs: a scheduler at ``scheduler``, a local
+    cluster of ``workers`` processes, or else dask's threads in this process
+    (``threads`` of them; default: one per core). Yields a description.
+    """
+    if scheduler or workers:
+        with connect(scheduler, n_workers=workers, memory_limit=memory_limit) as client:
+            yield f"dask.distributed at {client.scheduler.address}"
+    else:
+        with dask.config.set(scheduler="threads", num_workers=threads):
+            yield "threads"

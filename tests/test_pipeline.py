@@ -47,6 +47,14 @@ def _otsu_reference(values: np.ndarray, bins: int = 256) -> float:
     return float(best_t)
 
 
+def _clean_reference(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """The tutorial's small-object removal and sequential relabelling, in numpy."""
+    small = np.bincount(labels.ravel()) < min_size
+    small[0] = False
+    cleaned = np.where(small[labels], 0, labels)
+    return np.searchsorted(np.unique(cleaned), cleaned)
+
+
 def _tutorial_scipy(shape: tuple[int, int]) -> dict[str, np.ndarray]:
     """The tutorial job, step by step with numpy and scipy.ndimage in memory."""
     image = datasets.blobs_intensity(
@@ -61,11 +69,7 @@ def _tutorial_scipy(shape: tuple[int, int]) -> dict[str, np.ndarray]:
     binary = denoised > _otsu_reference(denoised)
     closed = ndi.binary_closing(ndi.binary_opening(binary, iterations=2), iterations=2)
     labels, n = ndi.label(closed)
-    sizes = np.bincount(labels.ravel())
-    small = sizes < 30
-    small[0] = False
-    cleaned = np.where(small[labels], 0, labels)
-    relabelled = np.searchsorted(np.unique(cleaned), cleaned)
+    relabelled = _clean_reference(labels, 30)
     return {
         "sharpened": blurred + 30 * (blurred - smoothed),
         "edges": np.hypot(sx, sy),
@@ -290,12 +294,7 @@ def test_volume_config_on_a_small_tiff(tmp_path: Path) -> None:
     pipeline.run(job, progress=False)
     smoothed = ndi.gaussian_filter(stack, 1.5)
     filled = ndi.binary_fill_holes(ndi.binary_opening(smoothed > _otsu_reference(smoothed)))
-    labels, _ = ndi.label(filled)
-    sizes = np.bincount(labels.ravel())
-    small = sizes < 20
-    small[0] = False
-    objects = np.where(small[labels], 0, labels)
-    numbered = np.searchsorted(np.unique(objects), objects)
+    numbered = _clean_reference(ndi.label(filled)[0], 20)
     np.testing.assert_array_equal(bigimg.open(tmp_path / "o" / "labels.zarr").compute(), numbered)
     with open(tmp_path / "o" / "regions.csv") as f:
         rows = list(csv.DictReader(f))
@@ -316,3 +315,23 @@ def test_scene_config_on_a_small_raw_file(tmp_path: Path) -> None:
     got = bigimg.open(tmp_path / "o" / "smoothed.ome.zarr")
     np.testing.assert_array_equal(got.compute(), expected)
     assert bigimg.info(tmp_path / "o" / "smoothed.ome.zarr").levels[1] == (150, 140)
+
+
+def test_job_runs_on_a_given_scheduler(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    job_file = tmp_path / "job.yaml"
+    steps = GOOD_STEPS + "\n  mask: {expr: 'blurred > 0.5'}\n  labels: {op: label, input: mask}"
+    job_file.write_text(BASE.format(steps=steps, outputs="  - {from: labels, path: l.zarr}"))
+    with LocalCluster(
+        n_workers=1, processes=False, protocol="tcp", dashboard_address=":0"
+    ) as cluster:
+        job = pipeline.load(
+            job_file, output_dir=tmp_path / "o", scheduler=cluster.scheduler_address
+        )
+        summary = pipeline.run(job, progress=False)
+    assert summary.where == f"dask.distributed at {cluster.scheduler_address}"
+    image = datasets.natural((64, 64), chunks=32).compute()
+    expected, n = ndi.label(ndi.gaussian_filter(image, 2) > 0.5)
+    np.testing.assert_array_equal(bigimg.open(tmp_path / "o" / "l.zarr").compute(), expected)
+    assert summary.objects == {"labels": n}

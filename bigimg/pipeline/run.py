@@ -17,12 +17,10 @@ import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import dask
 import dask.array as da
 import numpy as np
 import psutil
@@ -124,20 +122,6 @@ def _io() -> tuple[int, int]:
             read += io.read_chars
             written += io.write_chars
     return read, written
-
-
-@contextlib.contextmanager
-def _compute_context(cluster: dict[str, Any]) -> Iterator[str]:
-    if cluster.get("scheduler") or cluster.get("workers"):
-        with bigimg.cluster.connect(
-            cluster.get("scheduler"),
-            n_workers=cluster.get("workers"),
-            memory_limit=cluster.get("memory_limit"),
-        ) as client:
-            yield f"dask.distributed at {client.scheduler.address}"
-    else:
-        with dask.config.set(scheduler="threads", num_workers=cluster.get("threads")):
-            yield "threads"
 
 
 class _Runner:
@@ -306,7 +290,14 @@ def run(
     bar = Progress(the_plan.chunk_writes(), stream, enabled=progress)
     writer = ChunkWriter(journal, bar, overwrite=job.overwrite)
     summary = Summary()
-    with PeakMemory() as memory, _compute_context(dict(job.cluster)) as where:
+    cluster = dict(job.cluster)
+    where_to = bigimg.cluster.compute_context(
+        cluster.get("scheduler"),
+        workers=cluster.get("workers"),
+        memory_limit=cluster.get("memory_limit"),
+        threads=cluster.get("threads"),
+    )
+    with PeakMemory() as memory, where_to as where:
         read0, wrote0 = _io()
         runner = _Runner(the_plan, writer, bar)
         for out in job.outputs:
