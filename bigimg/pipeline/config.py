@@ -29,7 +29,6 @@ the file, line and step; :class:`ConfigError` carries them all.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import inspect
 import json
@@ -40,19 +39,26 @@ from pathlib import Path
 from typing import Any
 
 import dask.array as da
-import yaml
 
 from bigimg import datasets
 from bigimg.errors import BigimgError
 from bigimg.pipeline import ops
 from bigimg.pipeline.checks import Problems, StandIn, stand_in_result
+from bigimg.pipeline.document import JobFileError, line_of, parse, set_option, suggest
 
 __all__ = ["ConfigError", "Job", "Output", "Source", "Step", "load", "loads"]
 
 _TOP = ("job", "output_dir", "input", "inputs", "steps", "outputs", "cluster")
 _SOURCE_PATH_OPTIONS = (
-    "format", "dtype", "shape", "offset", "order", "component", "level", "series",
-)  # fmt: skip
+    "format",
+    "dtype",
+    "shape",
+    "offset",
+    "order",
+    "component",
+    "level",
+    "series",
+)
 _SYNTHETIC = tuple(n for n in datasets.__all__ if n != "noisy")
 _ARRAY_SUFFIXES = {".zarr": "zarr", ".tif": "tiff", ".tiff": "tiff"}
 _TABLE_SUFFIXES = (".csv", ".parquet")
@@ -188,81 +194,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-# --- YAML with line numbers ----------------------------------------------------------
-
-
-class _Map(dict):  # type: ignore[type-arg]
-    """A YAML mapping that remembers the line of each key."""
-
-    line = 0
-    lines: dict[Any, int]
-
-
-class _Loader(yaml.SafeLoader):
-    duplicates: list[str]
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    out = _Map()
-    out.line = node.start_mark.line + 1
-    out.lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in out:
-            loader.duplicates.append(f"line {line}: {key!r} is given twice")
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = line
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _parse(text: str, file: str) -> tuple[Any, list[str]]:
-    loader = _Loader(text)
-    loader.duplicates = []
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise ConfigError([f"{file}: {where}: not valid YAML: {exc}"]) from None
-    finally:
-        loader.dispose()
-    return data, loader.duplicates
-
-
-def _line(mapping: Any, key: Any = None) -> int:
-    if isinstance(mapping, _Map):
-        return mapping.lines.get(key, mapping.line) if key is not None else mapping.line
-    return 0
-
-
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def set_option(data: Any, assignment: str) -> None:
-    """Apply ``a.b.c=value`` (value read as YAML) to the parsed job ``data``."""
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(
-            [f"--set {assignment!r}: expected KEY=VALUE, e.g. input.shape=[512,512]"]
-        )
-    *parents, last = key.strip().split(".")
-    node = data
-    for part in parents:
-        if not isinstance(node, dict):
-            raise ConfigError([f"--set {assignment!r}: {part!r} is not a section"])
-        node = node.setdefault(part, {})
-    if not isinstance(node, dict):
-        raise ConfigError([f"--set {assignment!r}: cannot set a key inside a value"])
-    node[last] = yaml.safe_load(text)
-
-
 # --- the checks -----------------------------------------------------------------------
 
 
@@ -323,18 +254,21 @@ def loads(
     settings: tuple[str, ...] = (),
 ) -> Job:
     """:func:`load` for the text of a job file."""
-    data, duplicates = _parse(text, file)
-    for assignment in settings:
-        set_option(data, assignment)
+    try:
+        data, duplicates = parse(text, file)
+        for assignment in settings:
+            set_option(data, assignment)
+    except JobFileError as exc:
+        raise ConfigError(exc.problems) from None
     p = Problems(file)
-    for d in duplicates:
-        p.add(0, d)
+    for line, message in duplicates:
+        p.add(line, message)
     if not isinstance(data, dict):
         p.add(0, "a job file is a mapping with input, steps and outputs")
         raise ConfigError(p.items)
     for key in data:
         if key not in _TOP:
-            p.add(_line(data, key), f"unknown section {key!r}{_suggest(key, _TOP)}")
+            p.add(line_of(data, key), f"unknown section {key!r}{suggest(key, _TOP)}")
     name = str(data.get("job") or Path(file).stem)
     out_dir = Path(
         output_dir if output_dir is not None else data.get("output_dir") or f"{name}-out"
@@ -366,11 +300,11 @@ def _message(exc: BaseException) -> str:
 
 def _sources(data: Mapping[str, Any], p: Problems) -> tuple[Source, ...]:
     if "input" in data and "inputs" in data:
-        p.add(_line(data, "inputs"), "give either 'input' (one image) or 'inputs', not both")
+        p.add(line_of(data, "inputs"), "give either 'input' (one image) or 'inputs', not both")
     if "inputs" in data:
         specs = data["inputs"]
         if not isinstance(specs, dict) or not specs:
-            p.add(_line(data, "inputs"), "'inputs' must map names to sources")
+            p.add(line_of(data, "inputs"), "'inputs' must map names to sources")
             return ()
     elif "input" in data:
         specs = {"image": data["input"]}
@@ -379,7 +313,7 @@ def _sources(data: Mapping[str, Any], p: Problems) -> tuple[Source, ...]:
         return ()
     out = []
     for name, spec in specs.items():
-        line = _line(specs, name) or _line(data, "input")
+        line = line_of(specs, name) or line_of(data, "input")
         if not isinstance(name, str) or not _NAME.match(name):
             p.add(line, f"input name {name!r} must be a Python identifier")
             continue
@@ -401,14 +335,14 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
     if "synthetic" in spec:
         kind = spec.pop("synthetic")
         if kind not in _SYNTHETIC:
-            known = f"{_suggest(kind, _SYNTHETIC)}; one of {', '.join(_SYNTHETIC)}"
+            known = f"{suggest(kind, _SYNTHETIC)}; one of {', '.join(_SYNTHETIC)}"
             p.add(line, f"input {name!r}: unknown synthetic image {kind!r}{known}")
             return None
         params = inspect.signature(getattr(datasets, kind)).parameters
         for key in spec:
             if key not in params or key == "chunks":
                 p.add(
-                    line, f"input {name!r}: {kind} has no parameter {key!r}{_suggest(key, params)}"
+                    line, f"input {name!r}: {kind} has no parameter {key!r}{suggest(key, params)}"
                 )
                 return None
         identity = _hash(["synthetic", kind, _jsonable(spec), _jsonable(chunks)])
@@ -418,15 +352,23 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
         if key not in _SOURCE_PATH_OPTIONS:
             p.add(
                 line,
-                f"input {name!r}: unknown option {key!r}{_suggest(key, _SOURCE_PATH_OPTIONS)}",
+                f"input {name!r}: unknown option {key!r}{suggest(key, _SOURCE_PATH_OPTIONS)}",
             )
             return None
     if not path.exists():
         p.add(line, f"input {name!r}: file not found: {str(path)!r}")
         return None
     stat = path.stat()
-    identity = _hash(["file", str(path.resolve()), stat.st_size, stat.st_mtime_ns,
-                      _jsonable(spec), _jsonable(chunks)])  # fmt: skip
+    identity = _hash(
+        [
+            "file",
+            str(path.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            _jsonable(spec),
+            _jsonable(chunks),
+        ]
+    )
     return Source(name, line, path, None, spec, chunks, identity)
 
 
@@ -435,13 +377,15 @@ def _steps(
 ) -> tuple[Step, ...]:
     specs = data.get("steps") or {}
     if not isinstance(specs, dict):
-        p.add(_line(data, "steps"), "'steps' must map step names to {op: ..., ...} or {expr: ...}")
+        p.add(
+            line_of(data, "steps"), "'steps' must map step names to {op: ..., ...} or {expr: ...}"
+        )
         return ()
     all_names = [s.name for s in sources] + [str(n) for n in specs]
     defined = {s.name for s in sources}
     out = []
     for name, spec in specs.items():
-        line = _line(specs, name)
+        line = line_of(specs, name)
         where = f"step {name!r}"
         if not isinstance(name, str) or not _NAME.match(name):
             p.add(line, f"{where}: a step name must be a Python identifier")
@@ -480,8 +424,11 @@ def _step(
         later = (
             " (it is defined later: steps run in the order written)" if ref in all_names else ""
         )
-        p.add(line, f"{where}: uses {ref!r}, which is not an input or an earlier step{later}"
-              f"{_suggest(ref, defined) if not later else ''}")  # fmt: skip
+        p.add(
+            line,
+            f"{where}: uses {ref!r}, which is not an input or an earlier step{later}"
+            f"{suggest(ref, defined) if not later else ''}",
+        )
         return False
 
     if "expr" in spec:
@@ -501,7 +448,7 @@ def _step(
         return None
     func = ops.OPERATIONS.get(op)
     if func is None:
-        p.add(line, f"{where}: unknown op {op!r}{_suggest(op, ops.OPERATIONS)}")
+        p.add(line, f"{where}: unknown op {op!r}{suggest(op, ops.OPERATIONS)}")
         return None
     params = inspect.signature(func).parameters
     first = ops.first_parameter(func)
@@ -509,9 +456,11 @@ def _step(
         spec[first] = spec.pop("input")
     literal, refs, ok = {}, {}, True
     for key, value in spec.items():
-        if key not in params or params[key].kind in (inspect.Parameter.VAR_POSITIONAL,
-                                                     inspect.Parameter.VAR_KEYWORD):  # fmt: skip
-            p.add(line, f"{where}: {op} has no parameter {key!r}{_suggest(key, params)}")
+        if key not in params or params[key].kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            p.add(line, f"{where}: {op} has no parameter {key!r}{suggest(key, params)}")
             ok = False
         elif key in ("output",):
             p.add(line, f"{where}: 'output' is not a job parameter (name outputs in 'outputs')")
@@ -526,7 +475,9 @@ def _step(
         ok = False
     for key, param in params.items():
         required = param.default is inspect.Parameter.empty and param.kind not in (
-            inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)  # fmt: skip
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        )
         if required and key != first and key not in literal and key not in refs:
             p.add(line, f"{where}: {op} needs the parameter {key!r}")
             ok = False
@@ -535,7 +486,7 @@ def _step(
 
 def _cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dict[str, Any]:
     spec = data.get("cluster") or {}
-    line = _line(data, "cluster")
+    line = line_of(data, "cluster")
     if not isinstance(spec, dict):
         p.add(
             line,
@@ -546,7 +497,7 @@ def _cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dic
     for key, value in spec.items():
         kind = _CLUSTER.get(key)
         if kind is None:
-            p.add(line, f"cluster: unknown key {key!r}{_suggest(key, _CLUSTER)}")
+            p.add(line, f"cluster: unknown key {key!r}{suggest(key, _CLUSTER)}")
         elif not isinstance(value, kind) or isinstance(value, bool):
             p.add(line, f"cluster: {key}={value!r} has the wrong type")
         elif key in ("workers", "threads") and value < 1:
@@ -569,11 +520,13 @@ def _outputs(
 ) -> tuple[Output, ...]:
     specs = data.get("outputs")
     if not isinstance(specs, list) or not specs:
-        p.add(_line(data, "outputs"), "'outputs' must list at least one {from: NAME, path: FILE}")
+        p.add(
+            line_of(data, "outputs"), "'outputs' must list at least one {from: NAME, path: FILE}"
+        )
         return ()
     out, seen = [], set()
     for i, spec in enumerate(specs):
-        line = _line(spec) or _line(data, "outputs")
+        line = line_of(spec) or line_of(data, "outputs")
         where = f"output {i + 1}"
         if not isinstance(spec, dict) or "from" not in spec or "path" not in spec:
             p.add(line, f"{where}: needs 'from' (a step or input) and 'path'")
@@ -586,8 +539,11 @@ def _outputs(
         seen.add(path)
         kind, fmt = _output_kind(path)
         if kind is None:
-            p.add(line, f"{where}: unknown kind of file (use .zarr, .ome.zarr, .tif, .csv, "
-                  ".parquet or .png)")  # fmt: skip
+            p.add(
+                line,
+                f"{where}: unknown kind of file (use .zarr, .ome.zarr, .tif, .csv, "
+                ".parquet or .png)",
+            )
             continue
         allowed: Mapping[str, Any] = (
             _PICTURE_OPTIONS if kind == "picture" else _ARRAY_OPTIONS if kind == "array" else {}
@@ -595,7 +551,7 @@ def _outputs(
         for key, value in spec.items():
             expected = allowed.get(key)
             if expected is None:
-                p.add(line, f"{where}: unknown option {key!r}{_suggest(key, allowed)}")
+                p.add(line, f"{where}: unknown option {key!r}{suggest(key, allowed)}")
             elif isinstance(expected, tuple) and value not in expected:
                 p.add(line, f"{where}: {key}={value!r} must be one of {', '.join(expected)}")
             elif expected is float and not isinstance(value, int | float):
@@ -614,13 +570,18 @@ def _outputs(
             needs = "table" if kind == "table" else "array"
             if value.kind != needs and not (kind == "table" and value.kind == "scalar"):
                 what = {"array": "an image", "table": "a table", "scalar": "a number"}
-                p.add(line, f"{where}: {source!r} is {what[value.kind]}; a {fmt} file needs "
-                      f"{what[needs]}")  # fmt: skip
+                p.add(
+                    line,
+                    f"{where}: {source!r} is {what[value.kind]}; a {fmt} file needs {what[needs]}",
+                )
             if kind == "picture" and "contour" in spec:
                 other = results.get(str(spec["contour"]))
                 if other is None or other.kind != "array" or other.shape != value.shape:
-                    p.add(line, f"{where}: contour {spec['contour']!r} must name an image of "
-                          f"shape {value.shape}")  # fmt: skip
+                    p.add(
+                        line,
+                        f"{where}: contour {spec['contour']!r} must name an image of "
+                        f"shape {value.shape}",
+                    )
         out.append(Output(source, path, kind, fmt, spec, line))
     return tuple(out)
 
@@ -654,9 +615,14 @@ def _check_targets(job: Job, p: Problems) -> None:
         if job.overwrite:
             continue
         if mine is not None:
-            p.add(out.line, f"output {str(out.path)!r} was written by this job with other "
-                  "settings (a step or input it depends on changed); pass --overwrite to "
-                  "recompute it")  # fmt: skip
+            p.add(
+                out.line,
+                f"output {str(out.path)!r} was written by this job with other "
+                "settings (a step or input it depends on changed); pass --overwrite to "
+                "recompute it",
+            )
         else:
-            p.add(out.line, f"output {str(out.path)!r} already exists; pass --overwrite to "
-                  "replace it")  # fmt: skip
+            p.add(
+                out.line,
+                f"output {str(out.path)!r} already exists; pass --overwrite to replace it",
+            )
