@@ -335,3 +335,20 @@ def test_job_runs_on_a_given_scheduler(tmp_path: Path) -> None:
     expected, n = ndi.label(ndi.gaussian_filter(image, 2) > 0.5)
     np.testing.assert_array_equal(bigimg.open(tmp_path / "o" / "l.zarr").compute(), expected)
     assert summary.objects == {"labels": n}
+
+
+def test_tiff_and_ome_zarr_outputs(tmp_path: Path) -> None:
+    import tifffile
+
+    job_file = tmp_path / "job.yaml"
+    outputs = (
+        "  - {from: blurred, path: b.tif}\n  - {from: blurred, path: b.ome.zarr, min_size: 16}"
+    )
+    job_file.write_text(BASE.format(steps=GOOD_STEPS, outputs=outputs))
+    pipeline.run(pipeline.load(job_file, output_dir=tmp_path / "o"), progress=False)
+    expected = ndi.gaussian_filter(datasets.natural((64, 64), chunks=32).compute(), 2)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "o" / "b.tif"), expected)
+    np.testing.assert_array_equal(bigimg.open(tmp_path / "o" / "b.ome.zarr").compute(), expected)
+    assert bigimg.info(tmp_path / "o" / "b.ome.zarr").levels[-1] == (16, 16)
+    again = pipeline.run(pipeline.load(job_file, output_dir=tmp_path / "o"), progress=False)
+    assert again.written == 0 and again.outputs[0] == str(tmp_path / "o" / "b.tif")
