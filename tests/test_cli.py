@@ -130,7 +130,7 @@ def test_demo_runs_the_tutorial_job(tmp_path: Path, capsys: pytest.CaptureFixtur
     for name in ("sharpened.zarr", "labels.zarr", "regions.csv", "noisy.png", "labels.png"):
         assert str(out_dir / name) in printed
     image = bigimg.datasets.blobs_intensity(
-        (300, 260), n_objects=400, blob_size=0.02, dtype="float32", seed=0
+        (300, 260), n_objects=1000, blob_size=0.25, dtype="float32", seed=0
     )
     noisy = bigimg.datasets.noisy(image, sigma=0.2, seed=1).compute()
     blurred = ndi.gaussian_filter(noisy, 3)
