@@ -22,6 +22,7 @@ import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from bigimg._arguments import check_int, check_real, is_int
 from bigimg.io.chunking import choose_chunks
 
 __all__ = ["blobs", "blobs_intensity", "natural", "noisy", "random_field", "square"]
@@ -34,7 +35,7 @@ _ROW = 16  # batched exp() rows start on multiples of this many elements
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, numbers.Integral) else shape
-    if not isinstance(shape, Sequence) or not all(_is_int(s) for s in shape):
+    if not isinstance(shape, Sequence) or not all(is_int(s) for s in shape):
         raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}")
     if not shape or any(s < 0 for s in shape):
         raise ValueError(f"shape must have at least one axis, none negative, got {shape!r}")
@@ -50,27 +51,6 @@ def _check_dtype(dtype: Any, kinds: str) -> np.dtype:
         names = ", ".join({"b": "bool", "i": "int", "u": "uint", "f": "float"}[k] for k in kinds)
         raise TypeError(f"dtype={dt} is not supported here; use one of: {names}")
     return dt
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_int(value: Any, name: str, high: int | None = None) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 0 or (high is not None and value >= high):
-        raise ValueError(f"{name} must be in [0, {high or 'inf'}), got {value}")
-    return int(value)
-
-
-def _check_real(value: Any, name: str, low: float = -math.inf, strict: bool = False) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value) or value < low or (strict and value == low):
-        bound = "" if low == -math.inf else f" and {'>' if strict else '>='} {low}"
-        raise ValueError(f"{name} must be finite{bound}, got {value}")
-    return float(value)
 
 
 def _chunks(chunks: Any, shape: tuple[int, ...], dtype: np.dtype) -> tuple[tuple[int, ...], ...]:
@@ -190,7 +170,7 @@ def random_field(
     True
     """
     shape, dt = _check_shape(shape), _check_dtype(dtype, "f")
-    seed = _check_int(seed, "seed", 2**64)
+    seed = check_int(seed, "seed", high=2**64)
     if distribution not in ("uniform", "normal"):
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
     normal = distribution == "normal"
@@ -240,8 +220,8 @@ def noisy(image: Any, *, sigma: float = 0.1, seed: int = 0, kind: str = "gaussia
     image = da.asarray(image)
     if image.dtype.kind not in "biuf":
         raise TypeError(f"image dtype {image.dtype} is not bool, integer or float")
-    sigma = _check_real(sigma, "sigma", 0.0)
-    seed = _check_int(seed, "seed", 2**64)
+    sigma = check_real(sigma, "sigma", low=0.0)
+    seed = check_int(seed, "seed", high=2**64)
     if kind not in ("gaussian", "uniform"):
         raise ValueError(f"kind must be 'gaussian' or 'uniform', got {kind!r}")
     if any(c != c for cs in image.chunks for c in cs):
@@ -379,7 +359,7 @@ def natural(
     (64, 64)
     """
     shape, dt = _check_shape(shape), _check_dtype(dtype, "iuf")
-    seed = _check_int(seed, "seed", 2**64)
+    seed = check_int(seed, "seed", high=2**64)
     return _lazy(
         _natural_block,
         "natural",
@@ -448,9 +428,9 @@ def _blob_block(
 
 def _blob_args(shape: Any, n_objects: int | None, blob_size: float, seed: int) -> tuple:
     shape = _check_shape(shape)
-    n = 40 if n_objects is None else _check_int(n_objects, "n_objects")
-    blob_size = _check_real(blob_size, "blob_size", 0.0, strict=True)
-    seed = _check_int(seed, "seed", 2**64)
+    n = 40 if n_objects is None else check_int(n_objects, "n_objects")
+    blob_size = check_real(blob_size, "blob_size", low=0.0, strict=True)
+    seed = check_int(seed, "seed", high=2**64)
     return shape, (n, blob_size, seed), _blob_params(shape, n, blob_size, seed)
 
 
@@ -619,8 +599,8 @@ def square(
     >>> diamond = square((256, 256), angle=45, dtype=bool)
     """
     shape, dt = _check_shape(shape), _check_dtype(dtype, "biuf")
-    angle = _check_real(angle, "angle")
-    size = _check_real(size, "size", 0.0)
+    angle = check_real(angle, "angle")
+    size = check_real(size, "size", low=0.0)
     rotate = angle % 360.0 != 0.0
     if rotate and len(shape) < 2:
         raise ValueError(f"angle={angle} needs an image with at least two axes, got {shape}")

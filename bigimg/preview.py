@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import math
-import numbers
 import os
 import warnings
 from collections.abc import Sequence
@@ -23,6 +21,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from bigimg._arguments import check_flag, check_int, check_real, check_reals, is_int
 from bigimg.datasets import _mix
 from bigimg.errors import TargetExistsError
 from bigimg.ndimage._inputs import as_dask
@@ -33,40 +32,6 @@ __all__ = ["histogram", "preview", "save_histogram", "save_image", "view"]
 _DPI = 100
 _MIN_SIDE = 512  # small views are scaled up (whole pixels) to about this many PNG pixels
 _TITLE_BAND = 32  # PNG pixels above the picture for a title
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name}={value!r} must be an int")
-    if value < 1:
-        raise ValueError(f"{name}={value} must be a positive integer")
-    return int(value)
-
-
-def _real(value: Any, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} must be a real number")
-    if not math.isfinite(value):
-        raise ValueError(f"{name}={value!r} must be finite")
-    return float(value)
-
-
-def _reals(values: Any, name: str) -> tuple[float, ...]:
-    if isinstance(values, numbers.Real) and not isinstance(values, bool):
-        values = (values,)
-    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
-        raise TypeError(f"{name}={values!r} must be a number or a sequence of numbers")
-    return tuple(_real(v, name) for v in values)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name}={value!r} must be True or False")
-    return bool(value)
 
 
 def _image(image: Any, name: str = "image") -> da.Array:
@@ -93,7 +58,7 @@ def _plane_2d(image: da.Array, plane: Any, name: str = "image") -> da.Array:
     n = image.shape[0]
     if plane is None:
         plane = n // 2
-    if not _is_int(plane):
+    if not is_int(plane):
         raise TypeError(f"plane={plane!r} must be an int")
     if not -n <= plane < n:
         raise ValueError(f"plane={plane} is out of range for {n} planes (axis 0 of {name})")
@@ -102,7 +67,7 @@ def _plane_2d(image: da.Array, plane: Any, name: str = "image") -> da.Array:
 
 def _lazy_view(image: Any, max_size: Any, method: Any, plane: Any, name: str) -> da.Array:
     """The lazy downsampled 2-D view, every parameter checked; nothing computed."""
-    max_size = _positive_int(max_size, "max_size")
+    max_size = check_int(max_size, "max_size", low=1)
     if method is not None and method not in _METHODS:
         raise ValueError(f"method={method!r} must be None or one of {_METHODS}")
     image2d = _plane_2d(_image(image, name), plane, name)
@@ -185,21 +150,32 @@ def _target(path: Any, overwrite: Any, title: Any) -> Path:
         raise TypeError(f"path={path!r} must be a path") from None
     if path.suffix.lower() != ".png":
         raise ValueError(f"path={str(path)!r} must end in .png (pictures are written as PNG)")
-    if not _flag(overwrite, "overwrite") and (path.exists() or path.is_symlink()):
+    if not check_flag(overwrite, "overwrite") and (path.exists() or path.is_symlink()):
         raise TargetExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
     return path
 
 
 def _write(fig: Any, path: Path, overwrite: bool) -> Path:
-    """Render ``fig`` in memory first (a failing render writes nothing), then write it."""
+    """Render ``fig`` in memory, write it next to ``path`` and rename it into
+    place: a failed or killed write never leaves a partial picture."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
     try:
-        with open(path, "wb" if overwrite else "xb") as f:
-            f.write(buffer.getvalue())
-    except FileExistsError:  # appeared since _target looked
-        raise TargetExistsError(f"{str(path)!r} exists; pass overwrite=True") from None
+        partial.write_bytes(buffer.getvalue())
+        if overwrite:
+            os.replace(partial, path)
+        else:
+            try:
+                os.link(partial, path)  # fails if the path appeared since _target looked
+            except FileExistsError:
+                raise TargetExistsError(f"{str(path)!r} exists; pass overwrite=True") from None
+            except OSError:  # a file system without hard links: exclusive create
+                with open(path, "xb") as f:
+                    f.write(buffer.getvalue())
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
@@ -266,9 +242,9 @@ def save_image(
     from matplotlib.figure import Figure
 
     image = _image(image)
-    target, labels = _target(path, overwrite, title), _flag(labels, "labels")
-    lo = None if vmin is None else _real(vmin, "vmin")
-    hi = None if vmax is None else _real(vmax, "vmax")
+    target, labels = _target(path, overwrite, title), check_flag(labels, "labels")
+    lo = None if vmin is None else check_real(vmin, "vmin")
+    hi = None if vmax is None else check_real(vmax, "vmax")
     if labels and (lo is not None or hi is not None):
         raise ValueError("vmin/vmax do not apply to labels=True (ids have fixed colours)")
     if lo is not None and hi is not None and lo > hi:
@@ -283,7 +259,7 @@ def save_image(
         raise TypeError(f"labels=True needs an integer or bool image, not {pic.dtype}")
     lines = None
     if contour is not None:
-        levels = _reals(levels, "levels")
+        levels = check_reals(levels, "levels")
         if not levels or any(b <= a for a, b in itertools.pairwise(levels)):
             raise ValueError(f"levels={levels!r} must be one or more increasing numbers")
         if not is_color_like(contour_color):
@@ -329,10 +305,10 @@ def save_image(
 
 def _bins_range(bins: Any, range: Any) -> tuple[Any, Any]:
     """Checked ``bins`` (an int, or an array of edges) and ``range`` (a pair or None)."""
-    if _is_int(bins):
-        bins = _positive_int(bins, "bins")
+    if is_int(bins):
+        bins = check_int(bins, "bins", low=1)
     elif isinstance(bins, Sequence | np.ndarray) and not isinstance(bins, str):
-        if len(_reals(bins, "bins")) < 2 or np.any(np.diff(bins) <= 0):
+        if len(check_reals(bins, "bins")) < 2 or np.any(np.diff(bins) <= 0):
             raise ValueError("bins, given as edges, must be 2 or more increasing numbers")
         bins = np.asarray(bins)  # as given: numpy's edges keep their dtype
     else:  # not 'auto' &c.: they need all the pixels at once
@@ -340,7 +316,7 @@ def _bins_range(bins: Any, range: Any) -> tuple[Any, Any]:
     if range is not None:
         if not isinstance(range, Sequence | np.ndarray) or len(range) != 2:
             raise TypeError(f"range={range!r} must be a pair (min, max) or None")
-        if _real(range[0], "range[0]") > _real(range[1], "range[1]"):
+        if check_real(range[0], "range[0]") > check_real(range[1], "range[1]"):
             raise ValueError(f"range={range!r}: min must not exceed max")
         range = (range[0], range[1])  # as given: numpy's edges' dtype depends on their types
     return bins, range
@@ -450,7 +426,7 @@ def save_histogram(
 
     image = _image(image)
     target = _target(path, overwrite, title)
-    lines, log = _reals(thresholds, "thresholds"), _flag(log, "log")
+    lines, log = check_reals(thresholds, "thresholds"), check_flag(log, "log")
     counts, edges = histogram(image, bins=bins, range=range)
 
     fig = Figure(figsize=(6.4, 4.0), dpi=_DPI, layout="constrained")

@@ -15,11 +15,15 @@ import dask.array as da
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+from hypothesis import given
+from hypothesis import strategies as st
 
 import bigimg
 from bigimg import datasets, pipeline
 from bigimg.cli import main
+from bigimg.pipeline.ops import threshold
 from tests.guards import raise_if_dask_computes
+from tests.strategies import chunked_arrays
 
 TUTORIAL = Path(bigimg.__file__).parent / "configs" / "tutorial.yaml"
 SMALL = (
@@ -30,21 +34,25 @@ SMALL = (
 )
 
 
-def _otsu_reference(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold by brute force: every bin centre tried in turn."""
+def _between_class_variances(values: np.ndarray, bins: int) -> dict[float, float]:
+    """Otsu's criterion for every bin centre, by brute force (lower class: up
+    to and including the centre's bin)."""
     counts, edges = np.histogram(values, bins=bins, range=(values.min(), values.max()))
     centers = (edges[:-1] + edges[1:]) / 2
-    best, best_t = -1.0, centers[0]
+    out = {}
     for i in range(bins - 1):
         w0, w1 = counts[: i + 1].sum(), counts[i + 1 :].sum()
-        if w0 == 0 or w1 == 0:
-            continue
-        m0 = (counts[: i + 1] * centers[: i + 1]).sum() / w0
-        m1 = (counts[i + 1 :] * centers[i + 1 :]).sum() / w1
-        between = float(w0) * float(w1) * (m0 - m1) ** 2
-        if between > best:
-            best, best_t = between, centers[i]
-    return float(best_t)
+        if w0 and w1:
+            m0 = (counts[: i + 1] * centers[: i + 1]).sum() / w0
+            m1 = (counts[i + 1 :] * centers[i + 1 :]).sum() / w1
+            out[float(centers[i])] = float(w0) * float(w1) * (m0 - m1) ** 2
+    return out
+
+
+def _otsu_reference(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold by brute force: every bin centre tried in turn."""
+    variances = _between_class_variances(values, bins)
+    return max(variances, key=variances.get) if variances else float(values.min())
 
 
 def _clean_reference(labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -77,6 +85,34 @@ def _tutorial_scipy(shape: tuple[int, int]) -> dict[str, np.ndarray]:
         "count": np.array(n),
         "area": np.bincount(relabelled.ravel())[1:],
     }
+
+
+@given(
+    data=chunked_arrays(dtypes=("float64", "float32", "uint8", "int16")),
+    method=st.sampled_from(["otsu", "mean", "value"]),
+    bins=st.integers(2, 300),
+)
+def test_threshold_equals_whole_array_reference(data: tuple, method: str, bins: int) -> None:
+    """The mask is ``x > t`` for the whole array's ``t``; Otsu's ``t`` is a bin
+    centre whose between-class variance is the largest, to rounding (splits
+    equal to rounding may be chosen either way)."""
+    x, chunks = data
+    image = da.from_array(x, chunks=chunks)
+    if method == "otsu":
+        got = threshold(image, method="otsu", bins=bins).compute()
+        variances = _between_class_variances(x, bins)
+        if variances:
+            best = max(variances.values())
+            chosen = [t for t, v in variances.items() if v >= best * (1 - 1e-9)]
+            assert any(np.array_equal(got, x > t) for t in chosen)
+        else:  # one value, or all in one bin: everything on one side
+            assert not got.any() or got.all()
+    elif method == "mean":
+        np.testing.assert_array_equal(
+            threshold(image, method="mean").compute(), x > x.mean(dtype=np.float64)
+        )
+    else:
+        np.testing.assert_array_equal(threshold(image, value=1.5).compute(), x > 1.5)
 
 
 def test_tutorial_job_equals_scipy(tmp_path: Path) -> None:

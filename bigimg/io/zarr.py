@@ -22,7 +22,7 @@ from bigimg.io.chunking import choose_chunks
 from bigimg.io.registry import ImageInfo, register, register_sink
 from bigimg.pyramid import downsample, pyramid_shapes
 
-__all__ = ["save_ome_zarr", "save_zarr"]
+__all__ = ["create", "is_complete", "prepare_target", "regular", "save_ome_zarr", "save_zarr"]
 
 _MARKER = "bigimg"
 _META_FILES = ("zarr.json", ".zarray", ".zgroup")
@@ -32,7 +32,8 @@ def is_zarr(path: Path) -> bool:
     return path.is_dir() and any((path / f).exists() for f in _META_FILES)
 
 
-def _is_complete(attrs: Any) -> bool:
+def is_complete(attrs: Any) -> bool:
+    """False for a store bigimg marked as being written (an interrupted write)."""
     marker = attrs.get(_MARKER)
     return not (isinstance(marker, dict) and marker.get("complete") is False)
 
@@ -52,7 +53,7 @@ class ZarrBackend:
             node = zarr.open(str(path), mode="r")
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise ValueError(f"{str(path)!r} is not a readable Zarr store: {exc}") from exc
-        complete = _is_complete(node.attrs)
+        complete = is_complete(node.attrs)
         fmt = f"zarr-v{node.metadata.zarr_format}"
         levels: tuple[tuple[int, ...], ...] = ()
         axes = scale = None
@@ -95,7 +96,7 @@ class ZarrBackend:
                 raise ValueError(f"{str(path)!r}/{component} is a group, not an array")
         elif component is not None or level is not None:
             raise ValueError(f"{str(path)!r} is a single array; component/level do not apply")
-        complete = complete and _is_complete(node.attrs)
+        complete = complete and is_complete(node.attrs)
         storage = node.shards if getattr(node, "shards", None) else node.chunks
         info = ImageInfo(
             str(path),
@@ -153,7 +154,7 @@ def prepare_target(path: Path, overwrite: bool) -> None:
     )
 
 
-def _regular(array: da.Array) -> da.Array:
+def regular(array: da.Array) -> da.Array:
     """Rechunk to a regular grid (all chunks equal but the last) if needed."""
     target = []
     for c in array.chunks:
@@ -164,9 +165,17 @@ def _regular(array: da.Array) -> da.Array:
     return array.rechunk(tuple(target))
 
 
-def _create(
-    store: Any, name: str | None, array: da.Array, zarr_format: int, **options: Any
+def create(
+    store: Any,
+    name: str | None,
+    array: da.Array,
+    zarr_format: int,
+    *,
+    marker: dict[str, Any] | None = None,
+    **options: Any,
 ) -> zarr.Array:
+    """An empty Zarr array shaped and chunked like the regular ``array``,
+    marked incomplete (plus ``marker``'s entries) until its last chunk is in."""
     chunks = tuple(max(1, c[0]) if c else 1 for c in array.chunks)
     return zarr.create_array(
         store,
@@ -175,7 +184,7 @@ def _create(
         chunks=chunks,
         dtype=array.dtype,
         zarr_format=zarr_format,
-        attributes={_MARKER: {"complete": False}},
+        attributes={_MARKER: {**(marker or {}), "complete": False}},
         **options,
     )
 
@@ -196,8 +205,8 @@ def save_zarr(
     """Write ``array`` to a Zarr array at ``path``, one writer per stored chunk."""
     _check_format(zarr_format)
     prepare_target(path, overwrite)
-    array = _regular(array)
-    target = _create(str(path), None, array, zarr_format, compressors=compressors)
+    array = regular(array)
+    target = create(str(path), None, array, zarr_format, compressors=compressors)
     da.store(array, target, lock=False, compute=True)
     target.attrs[_MARKER] = {"complete": True}
     return path
@@ -233,7 +242,7 @@ def save_ome_zarr(
     prepare_target(path, overwrite)
     group = zarr.open_group(str(path), mode="w-", zarr_format=zarr_format)
     group.attrs[_MARKER] = {"complete": False}
-    level = _regular(array)
+    level = regular(array)
     chunk_shape = level.chunksize
     paths, scales = [], []
     for i in range(len(shapes)):
@@ -242,7 +251,7 @@ def save_ome_zarr(
             previous = da.from_array(group[str(i - 1)], chunks=chunk_shape, lock=False)
             level = downsample(previous, factors, method=method)
             level = level.rechunk(tuple(min(c, s) for c, s in zip(chunk_shape, level.shape)))
-        target = _create(group.store, name, level, zarr_format, compressors=compressors)
+        target = create(group.store, name, level, zarr_format, compressors=compressors)
         da.store(level, target, lock=False, compute=True)
         target.attrs[_MARKER] = {"complete": True}
         paths.append(name)

@@ -22,8 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import dask.array as da
 import numpy as np
 import zarr
 
-from bigimg.errors import TargetExistsError
+from bigimg.io import zarr as zarr_io
 from bigimg.io.zarr import is_zarr
 
 __all__ = ["ChunkWriter", "Journal", "run_keys"]
@@ -153,52 +152,45 @@ class ChunkWriter:
         self.skipped = 0
 
     def is_complete(self, target: Path, fingerprint: str) -> bool:
+        """``target`` holds this value, finished."""
         if self.journal.owner(target) != fingerprint or not is_zarr(target):
             return False
         try:
-            attrs = zarr.open_array(str(target), mode="r").attrs.get(_ATTR, {})
+            attrs = zarr.open_array(str(target), mode="r").attrs
         except (OSError, ValueError, KeyError):
             return False
-        return isinstance(attrs, dict) and attrs.get("complete") is True
+        return attrs.get(_ATTR, {}).get("job") == fingerprint and zarr_io.is_complete(attrs)
 
     def write(
         self, array: da.Array, target: Path, fingerprint: str, *, zarr_format: int = 3
     ) -> Path:
         """Write ``array`` to the Zarr store ``target`` (resuming an earlier,
         interrupted write of the same value)."""
-        from bigimg.io.zarr import _regular
-
-        array = _regular(array)
-        chunks = tuple(max(1, c[0]) if c else 1 for c in array.chunks)
-        done: set[tuple[int, ...]] = set()
-        store = None
-        if self.journal.owner(target) == fingerprint and is_zarr(target):
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                store = zarr.open_array(str(target), mode="r+")
-                if store.shape != array.shape or store.chunks != chunks:
-                    store = None
-            if store is not None:
-                done = self.journal.done(target)
-        if store is None:
-            self._clear(target, fingerprint)
+        array = zarr_io.regular(array)
+        store, done = self._resumable(array, target, fingerprint), set()
+        if store is not None:
+            done = self.journal.done(target)
+        else:
+            if self.journal.owner(target) is None and not self.overwrite:
+                zarr_io.prepare_target(target, overwrite=False)  # refuses what is not ours
+            zarr_io.prepare_target(target, overwrite=True)
             self.journal.set_owner(target, fingerprint)
             self.journal.reset(target)
             target.parent.mkdir(parents=True, exist_ok=True)
-            store = zarr.create_array(
-                str(target),
-                shape=array.shape,
-                chunks=chunks,
-                dtype=array.dtype,
-                zarr_format=zarr_format,
-                attributes={_ATTR: {"complete": False, "job": fingerprint}},
+            store = zarr_io.create(
+                str(target), None, array, zarr_format, marker={"job": fingerprint}
             )
         todo = [i for i in np.ndindex(*array.numblocks) if i not in done]
         self.skipped += len(done)
         if todo:
             writes = da.map_blocks(
-                _write_block, array, target=store, dtype=np.int8, chunks=(1,) * array.ndim,
+                _write_block,
+                array,
+                target=store,
+                dtype=np.int8,
+                chunks=(1,) * array.ndim,
                 name=f"write-{target.name}-{fingerprint}",
-            )  # fmt: skip
+            )
             keys = [(writes.name, *i) for i in todo]
             graph = writes.__dask_graph__().cull(set(keys))
             log = self.journal.log(target)
@@ -215,21 +207,14 @@ class ChunkWriter:
         store.attrs[_ATTR] = {"complete": True, "job": fingerprint}
         return target
 
-    def _clear(self, target: Path, fingerprint: str) -> None:
-        """Make room for a new store: remove what this job wrote there before
-        (or anything, with overwrite, unless it is not a Zarr store)."""
-        if not (target.exists() or target.is_symlink()):
-            return
-        ours = self.journal.owner(target) is not None
-        if not (ours or self.overwrite):
-            raise TargetExistsError(f"{str(target)!r} exists; pass --overwrite to replace it")
-        if target.is_dir() and (is_zarr(target) or not any(target.iterdir())):
-            shutil.rmtree(target)
-        else:
-            raise TargetExistsError(
-                f"{str(target)!r} exists and is not a Zarr store; bigimg will not delete it"
-            )
-
-
-def chunk_count(arrays: Iterable[da.Array]) -> int:
-    return sum(a.npartitions for a in arrays)
+    def _resumable(self, array: da.Array, target: Path, fingerprint: str) -> zarr.Array | None:
+        """The store an interrupted write of this value left, if any."""
+        if self.journal.owner(target) != fingerprint or not is_zarr(target):
+            return None
+        try:
+            store = zarr.open_array(str(target), mode="r+")
+        except (OSError, ValueError, KeyError):
+            return None
+        chunks = tuple(max(1, c[0]) if c else 1 for c in array.chunks)
+        same = store.shape == array.shape and store.chunks == chunks and store.dtype == array.dtype
+        return store if same else None

@@ -24,6 +24,7 @@ import bigimg.ndimage as bnd
 from bigimg import datasets
 from bigimg.ndimage import regions
 from bigimg.ndimage._inputs import as_dask
+from bigimg.preview import histogram
 
 __all__ = [
     "ARRAY_PARAMETERS",
@@ -41,19 +42,22 @@ ARRAY_PARAMETERS = frozenset(
 )
 
 
-def _otsu(counts: np.ndarray, centers: np.ndarray) -> float:
-    """Otsu's threshold: the bin centre maximising the between-class variance
-    (the first such centre; the lower class includes that bin)."""
+def otsu(counts: np.ndarray, centers: np.ndarray) -> float:
+    """Otsu's threshold of a histogram: the bin centre maximising the
+    between-class variance (the lower class includes that bin).
+
+    Class sums are accumulated from each end (scikit-image's arithmetic), not
+    subtracted from the total. Where two splits are equal to rounding (flat
+    histograms), which one wins depends on that arithmetic, not on chunking.
+    """
     counts = counts.astype(np.float64)
     w0 = np.cumsum(counts)
-    w1 = w0[-1] - w0
-    m = np.cumsum(counts * centers)
+    w1 = np.cumsum(counts[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu0 = m / w0
-        mu1 = (m[-1] - m) / w1
-        between = w0 * w1 * (mu0 - mu1) ** 2
-    between = np.nan_to_num(between[:-1], nan=-1.0)
-    return float(centers[int(np.argmax(between))])
+        mu0 = np.cumsum(counts * centers) / w0
+        mu1 = (np.cumsum((counts * centers)[::-1]) / w1[::-1])[::-1]
+        between = w0[:-1] * w1[1:] * (mu0[:-1] - mu1[1:]) ** 2
+    return float(centers[int(np.argmax(np.nan_to_num(between, nan=-1.0)))])
 
 
 def threshold(
@@ -100,10 +104,9 @@ def threshold(
         raise TypeError(f"threshold needs a real-valued image, not {image.dtype}")
     if method == "mean":
         return image > float(image.mean(dtype=np.float64).compute())
-    low, high = (float(v) for v in da.compute(image.min(), image.max()))
-    counts, edges = da.histogram(image, bins=bins, range=(low, high))
+    counts, edges = histogram(image, bins=bins)  # numpy's, between the min and max
     centers = (edges[:-1] + edges[1:]) / 2
-    return image > _otsu(np.asarray(counts.compute()), centers)
+    return image > otsu(counts, centers)
 
 
 def _noisy(input: Any, sigma: float = 0.1, *, seed: int = 0, kind: str = "gaussian") -> da.Array:

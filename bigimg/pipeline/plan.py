@@ -23,7 +23,7 @@ from typing import Any
 
 from bigimg._local import Tracer, trace
 from bigimg.pipeline.checks import call
-from bigimg.pipeline.config import Job, Step
+from bigimg.pipeline.config import Job, Output, Step
 
 __all__ = ["Pass", "Plan", "plan"]
 
@@ -45,6 +45,12 @@ class Plan:
     local: frozenset[str]
     stored: tuple[str, ...]  # array values kept as checkpoints, in order
     passes: dict[str, Pass]
+    stored_in: dict[str, Output]  # stored values whose checkpoint is a Zarr output
+
+    def target(self, name: str) -> Output | None:
+        """The Zarr output that also serves as ``name``'s checkpoint, if any
+        (so the value is written once)."""
+        return self.stored_in.get(name)
 
     def pass_for(self, name: str) -> Pass | None:
         return self.passes.get(name)
@@ -53,9 +59,9 @@ class Plan:
         """Chunks written by the whole job (checkpoints and array outputs)."""
         res = self.job.results
         n = sum(res[s].lazy.npartitions for s in self.stored)
-        return n + sum(
-            res[o.source].lazy.npartitions for o in self.job.outputs if o.kind == "array"
-        )
+        direct = [o for o in self.job.outputs if o.kind == "array" and o.format == "zarr"]
+        served = set(map(id, self.stored_in.values()))
+        return n + sum(res[o.source].lazy.npartitions for o in direct if id(o) not in served)
 
     def describe(self) -> str:
         """The ``--dry-run`` text: steps, passes, storage, sizes."""
@@ -73,7 +79,12 @@ class Plan:
                 "reduces when run" if v.eager else "global")  # fmt: skip
             desc = st.expr.text if st.expr else f"{st.op}({', '.join(st.uses)})"
             extra = f"{_array(v.lazy)}" if v.kind == "array" else v.kind
-            stored = ", stored" if st.name in self.stored else ""
+            where = self.target(st.name)
+            stored = (
+                ""
+                if st.name not in self.stored
+                else (f", stored in {where.path.name}" if where is not None else ", stored")
+            )
             lines.append(f"  {st.name} = {desc}  [{kind}{stored}] {extra}")
         if self.passes:
             lines.append("fused overlap passes:")
@@ -179,7 +190,11 @@ def plan(job: Job) -> Plan:
     for n in needed:
         if n not in passes:
             passes[n] = _pass(n, job, local)
-    return Plan(job, local, tuple(stored), passes)
+    stored_in: dict[str, Output] = {}
+    for o in job.outputs:
+        if o.kind == "array" and o.format == "zarr" and o.source in stored:
+            stored_in.setdefault(o.source, o)
+    return Plan(job, local, tuple(stored), passes, stored_in)
 
 
 def _pass(name: str, job: Job, local: frozenset[str]) -> Pass:

@@ -28,6 +28,7 @@ import zarr
 
 import bigimg
 import bigimg.ndimage as bnd
+from bigimg.io import zarr as zarr_io
 from bigimg.monitor import PeakMemory
 from bigimg.ndimage.regions import write_table
 from bigimg.pipeline import ops
@@ -143,8 +144,12 @@ class _Runner:
         if source is not None:
             return source.open()
         stored = name in self.plan.stored
-        target = self.journal.checkpoint(name, fp)
-        if stored and self.writer.is_complete(target, fp):
+        output = self.plan.target(name)
+        target, target_fp = self.journal.checkpoint(name, fp), fp
+        if output is not None:
+            target, target_fp = output.path, job.output_fingerprint(output)
+        if stored and self.writer.is_complete(target, target_fp):
+            self.writer.skipped += len(self.journal.done(target))
             extra = self.journal.load_value(name, fp)
             if isinstance(extra, int):
                 self.objects[name] = extra
@@ -171,12 +176,15 @@ class _Runner:
                 self.journal.save_value(name, fp, int(extra))
         if stored:
             self.progress.stage(f"storing {name}")
-            self.writer.write(value, target, fp)
+            options = _zarr_options(output) if output is not None else {}
+            self.writer.write(value, target, target_fp, **options)
             return _reopen(target)
         return value
 
     def output(self, out: Output) -> str:
         fp = self.job.output_fingerprint(out)
+        if self.plan.target(out.source) is out:  # written as the value's checkpoint
+            return _describe(out, self.value(out.source))
         direct = out.kind == "array" and out.format == "zarr"
         if direct and self.writer.is_complete(out.path, fp):
             self.writer.skipped += len(self.journal.done(out.path))
@@ -188,25 +196,26 @@ class _Runner:
         if direct:
             self.writer.write(value, out.path, fp, **_zarr_options(out))
             return _describe(out, value)
+        if self.journal.owner(out.path) is None and not self.job.overwrite:
+            zarr_io.prepare_target(out.path, overwrite=False)  # refuses what is not ours
+        _make_room(out.path)
         self.journal.set_owner(out.path, fp)
         out.path.parent.mkdir(parents=True, exist_ok=True)
         if out.kind == "array":
-            bigimg.save(value, out.path, format=out.format, overwrite=True, **out.options)
+            bigimg.save(value, out.path, format=out.format, **out.options)
         elif out.kind == "table":
             table = value if isinstance(value, dict) else ops.as_table(value, out.source)
-            write_table(table, out.path, overwrite=True)
+            write_table(table, out.path)
         else:
             self._picture(out, value)
-        self._finish(out, fp)
         return _describe(out, value)
 
     def _done(self, out: Output, fp: str) -> bool:
-        return self.journal.load_value(f"output-{out.path.name}", fp) is not None and (
-            out.path.exists()
-        )
-
-    def _finish(self, out: Output, fp: str) -> None:
-        self.journal.save_value(f"output-{out.path.name}", fp, str(out.path))
+        """Written by this job, whole: tables, pictures and TIFFs are renamed
+        into place when finished; Zarr stores are marked complete."""
+        if self.journal.owner(out.path) != fp or not out.path.exists():
+            return False
+        return out.kind != "array" or bigimg.info(out.path).complete
 
     def _picture(self, out: Output, value: Any) -> None:
         from bigimg import preview
@@ -215,18 +224,25 @@ class _Runner:
         kind = options.pop("kind", None)
         if kind == "histogram":
             options.pop("contour", None)
-            preview.save_histogram(value, out.path, overwrite=True, **options)
+            preview.save_histogram(value, out.path, **options)
             return
         if "contour" in options:
             options["contour"] = self.value(options["contour"])
         labels = kind == "labels" or (kind is None and self._is_labels(out.source))
-        preview.save_image(value, out.path, labels=labels, overwrite=True, **options)
+        preview.save_image(value, out.path, labels=labels, **options)
 
     def _is_labels(self, name: str) -> bool:
         step = self.job.step(name)
         return step is not None and step.op in (
             "label", "relabel_sequential", "remove_small_objects", "watershed_ift", "relabel",
         )  # fmt: skip
+
+
+def _make_room(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        zarr_io.prepare_target(path, overwrite=True)  # never deletes what is not Zarr
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def _describe(out: Output, value: Any) -> str:
@@ -240,7 +256,7 @@ def _reopen(target: Path) -> da.Array:
     return bigimg.open(target, chunks=zarr.open_array(str(target), mode="r").chunks)
 
 
-def _zarr_options(out: Output) -> dict[str, Any]:
+def _zarr_options(out: Output | None) -> dict[str, Any]:
     return {"zarr_format": out.options["zarr_format"]} if "zarr_format" in out.options else {}
 
 
