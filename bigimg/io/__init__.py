@@ -17,6 +17,7 @@ import numpy as np
 from bigimg.errors import IncompleteDataError
 from bigimg.io import npy, raw, tiff, zarr  # noqa: F401  (each registers its backend)
 from bigimg.io.chunking import choose_chunks
+from bigimg.io.faults import check_writable
 from bigimg.io.registry import (
     ImageInfo,
     backend_for_source,
@@ -25,6 +26,7 @@ from bigimg.io.registry import (
     target_format,
     target_formats,
 )
+from bigimg.io.zarr_chunks import ZarrSource
 
 __all__ = ["ImageInfo", "info", "open", "save", "source_formats", "target_formats"]
 
@@ -68,8 +70,18 @@ def open(
     **options
         Format options. raw: ``dtype``, ``shape`` (required), ``offset``,
         ``order`` ('C' or 'F'); byte order goes in the dtype (``'>u2'``).
-        zarr: ``component``, ``level``, ``allow_incomplete``. tiff:
-        ``series``, ``level``.
+        zarr: ``component``, ``level``, ``allow_incomplete``,
+        ``missing_chunks``. tiff: ``series``, ``level``.
+
+        ``missing_chunks`` (zarr) says what a chunk file absent from the store
+        means: ``'error'`` raises :class:`bigimg.errors.MissingChunkError`
+        naming the store and the chunk key when that chunk is computed;
+        ``'fill'`` reads it as the array's fill value (the Zarr rule: writers
+        may skip chunks equal to it). The default, ``None``, is ``'error'``
+        for complete stores bigimg wrote (it stores every chunk and marks them
+        so) and ``'fill'`` for all others. Each stored chunk (shard) a task
+        reads is checked for existence when it is read; nothing is listed at
+        open.
 
     Returns
     -------
@@ -83,6 +95,16 @@ def open(
         The format cannot be told (the message lists the supported ones).
     bigimg.errors.IncompleteDataError
         The data was left by an interrupted write.
+    bigimg.errors.MetadataError
+        Malformed metadata (invalid JSON, broken OME-Zarr ``multiscales``),
+        naming the file and the key.
+    bigimg.errors.CorruptDataError
+        Damage the metadata shows (a TIFF page whose tiles or strips lie past
+        the end of the file), naming the file, page and tile or strip. Damage
+        only the pixels show is raised when the array is computed: also
+        :class:`~bigimg.errors.CorruptDataError` (or
+        :class:`~bigimg.errors.MissingChunkError`), naming the file, the chunk
+        and its array region, with the original error chained.
     TypeError, ValueError
         A missing, unknown or invalid option, or a file whose size does not
         match the given dtype and shape.
@@ -124,7 +146,7 @@ def files_read_by(array: da.Array) -> set[Path]:
     def visit(obj: Any) -> None:
         if isinstance(obj, DataNode):
             visit(obj.value)
-        elif isinstance(obj, raw.RawFile | tiff.TiffArray):
+        elif isinstance(obj, raw.RawFile | tiff.TiffArray | ZarrSource):
             found.add(Path(obj.path).resolve())
         elif isinstance(obj, zarr_lib.Array):
             root = getattr(obj.store, "root", None)
@@ -211,6 +233,16 @@ def save(
     written to ``<target>.partial`` and renamed at the end. An interrupted
     save therefore never looks finished to :func:`open` or :func:`info`.
 
+    Raises
+    ------
+    bigimg.errors.TargetExistsError
+        ``target`` exists and ``overwrite`` is false (nothing is computed).
+    bigimg.errors.WriteError
+        The target's directory cannot be written (checked by creating a probe
+        file, before anything is computed), or a write failed on the way (a
+        full disk): the message names the target and the chunk, TIFF page or
+        tile; the target is left incomplete, never looking finished.
+
     Examples
     --------
     >>> import dask.array as da, tempfile, os
@@ -226,5 +258,6 @@ def save(
     writer = backend_for_target(fmt)
     if overwrite and (path.exists() or path.is_symlink()):
         _refuse_reading_target(array, path)
+    check_writable(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     return writer(array, path, overwrite=overwrite, **options)

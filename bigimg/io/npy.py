@@ -31,7 +31,8 @@ def read_header(path: Path) -> RawFile:
     if dtype.hasobject:
         raise TypeError(f"{str(path)!r} holds Python objects; bigimg reads numeric .npy only")
     raw = RawFile(str(path), tuple(shape), dtype, offset, "F" if fortran else "C")
-    check_size(path, offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, "its header")
+    needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    check_size(path, needed, f"its header (shape {tuple(shape)}, {dtype})", header=True)
     return raw
 
 

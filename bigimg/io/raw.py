@@ -18,7 +18,9 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from bigimg.errors import CorruptDataError
 from bigimg.io.chunking import choose_chunks
+from bigimg.io.faults import region_text
 from bigimg.io.registry import ImageInfo, register
 from bigimg.io.selection import bounding_box
 
@@ -55,12 +57,24 @@ class RawFile:
         return self.read_region(bounds)[relative]
 
     def read_region(self, bounds: list[tuple[int, int]]) -> np.ndarray:
-        """Read the box ``[start, stop)`` per axis into a new native-order array."""
-        if self.order == "F":
-            return self._read_c(bounds[::-1], self.shape[::-1]).T
-        return self._read_c(bounds, self.shape)
+        """Read the box ``[start, stop)`` per axis into a new native-order array.
 
-    def _read_c(self, bounds: list[tuple[int, int]], shape: tuple[int, ...]) -> np.ndarray:
+        Raises :class:`~bigimg.errors.CorruptDataError` naming the file, the
+        byte range and the array region if the bytes cannot be read (the file
+        was truncated after it was opened, or an I/O error).
+        """
+        if self.order == "F":
+            return self._read_c(bounds[::-1], self.shape[::-1], bounds).T
+        return self._read_c(bounds, self.shape, bounds)
+
+    def _read_c(
+        self,
+        bounds: list[tuple[int, int]],
+        shape: tuple[int, ...],
+        region: list[tuple[int, int]],
+    ) -> np.ndarray:
+        """Read a box of the C-ordered ``shape``; ``region`` is the box in the
+        array's own axis order (for messages)."""
         out_shape = tuple(b - a for a, b in bounds)
         out = np.empty(out_shape, dtype=self.dtype)
         if out.size == 0:
@@ -75,17 +89,30 @@ class RawFile:
         flat = out.reshape(-1, math.prod(out_shape[k:]) if shape else 1)
         buf = flat.view(np.uint8).reshape(len(flat), -1)
         outer = itertools.product(*(range(a, b) for a, b in bounds[:k]))
+        first = self.offset + sum(a * s for (a, _), s in zip(bounds, strides))
+        last = self.offset + sum((b - 1) * s for (_, b), s in zip(bounds, strides)) + item
+        chunk = f"bytes {first}-{last - 1} (array region {region_text(region)})"
         with open(self.path, "rb", buffering=0) as f:
             fd = f.fileno()
             for row, idx in enumerate(outer):
                 pos = self.offset + sum(i * s for i, s in zip(idx, strides))
                 pos += bounds[k][0] * strides[k] if shape else 0
-                got = os.preadv(fd, [buf[row]], pos)
+                try:
+                    got = os.preadv(fd, [buf[row]], pos)
+                except OSError as exc:
+                    raise CorruptDataError(
+                        f"{self.path!r}: cannot read {chunk}: {exc.strerror or exc}"
+                    ) from exc
                 if got != run_bytes:
-                    raise OSError(
-                        f"{self.path}: short read at byte {pos} ({got} of {run_bytes} "
-                        "bytes); the file is truncated or was changed after opening"
+                    size = os.fstat(fd).st_size
+                    cause = EOFError(
+                        f"read {got} of {run_bytes} bytes at byte {pos}; the file has {size} "
+                        f"bytes, the array needs {self.offset + math.prod(shape) * item}"
                     )
+                    raise CorruptDataError(
+                        f"{self.path!r}: {chunk} cannot be read: the file was truncated or "
+                        f"changed after it was opened ({cause})"
+                    ) from cause
         return out.astype(self.native_dtype, copy=False)
 
 
@@ -111,12 +138,18 @@ def _storage_chunks(raw: RawFile) -> tuple[int, ...]:
     return tuple(unit)
 
 
-def check_size(path: Path, expected: int, what: str) -> None:
+def check_size(path: Path, expected: int, what: str, *, header: bool = False) -> None:
+    """Raise ``ValueError`` unless ``path`` has exactly ``expected`` bytes.
+
+    ``header``: the layout comes from the file's own header, not the user's
+    options, so only the file can be wrong.
+    """
     actual = os.path.getsize(path)
     if actual != expected:
+        damage = "the file is truncated" if actual < expected else "the file has extra bytes"
+        hint = damage if header else f"check dtype, shape and offset (or {damage})"
         raise ValueError(
-            f"{str(path)!r} has {actual} bytes but {what} needs {expected} bytes; "
-            "check dtype, shape and offset"
+            f"{str(path)!r} has {actual} bytes but {what} needs {expected} bytes: {hint}"
         )
 
 

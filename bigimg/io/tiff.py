@@ -6,13 +6,20 @@ each task opens the file itself (handles are cached per process) and decodes
 only the strips or tiles its chunk covers, through tifffile's Zarr store.
 Uncompressed contiguous series are read like raw files, byte range by byte
 range. Writing streams tiles to ``<target>.partial`` and renames it at the end.
+
+Damage is reported with the page and the tile or strip: at open, from the
+tags alone (every tile or strip must lie inside the file, and the chain of
+pages must not run past its end); when computing, a tile or strip that does
+not decode raises :class:`~bigimg.errors.CorruptDataError` naming it.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import math
 import os
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -25,8 +32,9 @@ import numpy as np
 import tifffile
 import zarr
 
-from bigimg.errors import IncompleteDataError, TargetExistsError
+from bigimg.errors import BigimgError, CorruptDataError, IncompleteDataError, TargetExistsError
 from bigimg.io.chunking import TARGET_CHUNK_BYTES, choose_chunks
+from bigimg.io.faults import region_text, write_error
 from bigimg.io.raw import RawFile
 from bigimg.io.registry import ImageInfo, register
 from bigimg.io.selection import bounding_box
@@ -70,22 +78,38 @@ class TiffArray:
         return len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        """numpy indexing, reading only the tiles / strips of the bounding box."""
+        """numpy indexing, reading only the tiles / strips of the bounding box.
+
+        A tile or strip that cannot be read raises
+        :class:`~bigimg.errors.CorruptDataError` naming the file, the page, the
+        tile or strip and its array region.
+        """
         bounds, relative = bounding_box(key, self.shape)
-        box = np.asarray(_zarr_array(self)[tuple(slice(a, b) for a, b in bounds)])
+        region = tuple(slice(a, b) for a, b in bounds)
+        tif, z = _zarr_array(self, bounds)
+        try:
+            box = np.asarray(z[region])
+        except MemoryError:
+            raise
+        except Exception as exc:
+            error, cause = _damaged(self, tif, z, bounds, exc)
+            raise error from cause
         return box.astype(self.dtype, copy=False)[relative]
 
 
-def _zarr_array(arr: TiffArray) -> Any:
-    """The (per-process cached) Zarr view of ``arr``'s series and level."""
+def _zarr_array(arr: TiffArray, bounds: list[tuple[int, int]]) -> tuple[Any, Any]:
+    """The (per-process cached) TiffFile and Zarr view of ``arr``'s series and level."""
     st = os.stat(arr.path)
     if (st.st_mtime_ns, st.st_size) != arr.stamp:
-        raise OSError(f"{arr.path!r} changed after it was opened; open it again")
+        raise CorruptDataError(
+            f"{arr.path!r} changed after it was opened (array region {region_text(bounds)} "
+            "not read); open it again"
+        )
     key = (os.getpid(), arr.path, arr.series, arr.level, arr.stamp)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
-            return _CACHE[key][1]
+            return _CACHE[key]
         tif = tifffile.TiffFile(arr.path)
         store = tif.series[arr.series].aszarr(level=arr.level)
         _CACHE[key] = (tif, zarr.open_array(store, mode="r", zarr_format=2))
@@ -94,7 +118,52 @@ def _zarr_array(arr: TiffArray) -> Any:
             if pid == os.getpid():
                 with old.filehandle.lock:
                     old.close()
-        return _CACHE[key][1]
+        return _CACHE[key]
+
+
+def _damaged(
+    arr: TiffArray, tif: tifffile.TiffFile, z: Any, bounds: list[tuple[int, int]], exc: Exception
+) -> tuple[CorruptDataError, Exception]:
+    """The error naming the first tile or strip of ``bounds`` that fails on its
+    own (read one by one), and that segment's exception."""
+    grid = tuple(z.chunks)
+    ranges = [range(a // c, -(-b // c)) for (a, b), c in zip(bounds, grid)]
+    failing, cause = None, exc
+    for coords in itertools.product(*ranges):
+        box = [(i * c, min((i + 1) * c, n)) for i, c, n in zip(coords, grid, arr.shape)]
+        try:
+            z[tuple(slice(a, b) for a, b in box)]
+        except MemoryError:
+            raise
+        except Exception as one:
+            failing, cause = (coords, box), one
+            break
+    reason = f"{type(cause).__name__}: {cause}"
+    if failing is None:
+        return CorruptDataError(
+            f"{arr.path!r}: array region {region_text(bounds)} cannot be read ({reason})"
+        ), cause
+    coords, box = failing
+    return CorruptDataError(
+        f"{arr.path!r}: {_segment(arr, tif, z, coords)} (array region {region_text(box)}) "
+        f"cannot be decoded: the file is damaged ({reason})"
+    ), cause
+
+
+def _segment(arr: TiffArray, tif: tifffile.TiffFile, z: Any, coords: tuple[int, ...]) -> str:
+    """``'page 2, tile 5'``: the TIFF page and tile or strip of a chunk of the Zarr view."""
+    sub = tif.series[arr.series].levels[arr.level]
+    page_shape = tuple(sub.keyframe.shape)
+    n = len(arr.shape) - len(page_shape)
+    if n < 0 or tuple(arr.shape[n:]) != page_shape:  # a layout tifffile reshaped
+        return f"chunk {z.metadata.encode_chunk_key(coords)!r} of its pages"
+    grid = [-(-s // c) for s, c in zip(arr.shape, z.chunks)]
+    page = int(np.ravel_multi_index(coords[:n], grid[:n])) if n else 0
+    pages = sub.pages
+    index = pages[page].index if page < len(pages) and pages[page] is not None else page
+    kind = "tile" if sub.keyframe.is_tiled else "strip"
+    segment = int(np.ravel_multi_index(coords[n:], grid[n:])) if len(grid) > n else 0
+    return f"page {index}, {kind} {segment}"
 
 
 @dataclass(frozen=True)
@@ -120,10 +189,95 @@ def _describe(path: Path, options: dict[str, Any]) -> _Described:
         raise FileNotFoundError(f"no such file: {str(path)!r}")
     st = os.stat(path)
     try:
-        with tifffile.TiffFile(path) as tif:
-            return _describe_open(tif, path, (st.st_mtime_ns, st.st_size), options)
+        tif = tifffile.TiffFile(path)
     except tifffile.TiffFileError as exc:
         raise ValueError(f"{str(path)!r} is not a readable TIFF file: {exc}") from exc
+    with tif:
+        try:
+            tif.series  # noqa: B018  (parses the pages; a damaged file fails here)
+        except (tifffile.TiffFileError, struct.error, ValueError, IndexError, KeyError) as exc:
+            raise ValueError(
+                f"{str(path)!r} is not a readable TIFF file (damaged or truncated): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        lost = _lost_pages(tif, path, st.st_size)
+        try:
+            described = _describe_open(tif, path, (st.st_mtime_ns, st.st_size), options)
+        except (ValueError, TypeError):  # e.g. series= names a series the cut lost
+            if lost is not None:
+                raise lost from None
+            raise
+        if lost is not None:
+            raise lost
+        return described
+
+
+def _lost_pages(tif: tifffile.TiffFile, path: Path, size: int) -> CorruptDataError | None:
+    """The error to raise if the last page tifffile could read links to a next
+    page past the end of the file: the file was cut and the pages after it are
+    lost (tifffile only logs this and returns fewer pages)."""
+    fmt = tif.tiff
+    last = tif.pages[len(tif.pages) - 1]
+    fh = tif.filehandle
+    fh.seek(last.offset)
+    (ntags,) = struct.unpack(fmt.tagnoformat, fh.read(fmt.tagnosize))
+    fh.seek(last.offset + fmt.tagnosize + ntags * fmt.tagsize)
+    raw = fh.read(fmt.offsetsize)
+    following = struct.unpack(fmt.offsetformat, raw)[0] if len(raw) == fmt.offsetsize else None
+    if following is not None and following + fmt.tagnosize <= size:
+        return None
+    where = "is cut off" if following is None else f"points to byte {following}"
+    cut = _outside(last, size)
+    return CorruptDataError(
+        f"{str(path)!r} is truncated: "
+        + (f"{cut} lies past the end of the file, and " if cut else "")
+        + f"the link from page {last.index} to the next page {where}, past the end of the "
+        f"file ({size} bytes); the pages after page {last.index} are lost"
+    )
+
+
+def _outside(page: Any, size: int) -> str | None:
+    """``'page 3, tile 15 of 16 (bytes 34837-35359)'``: the first tile or strip
+    of ``page`` that does not lie inside the first ``size`` bytes, if any."""
+    offsets = np.asarray(page.dataoffsets, dtype=np.int64)
+    counts = np.asarray(page.databytecounts, dtype=np.int64)
+    outside = np.flatnonzero((offsets + counts > size) & (counts > 0))
+    if not outside.size:
+        return None
+    i = int(outside[0])
+    kind = "tile" if page.keyframe.is_tiled else "strip"
+    return (
+        f"page {page.index}, {kind} {i} of {len(offsets)} "
+        f"(bytes {offsets[i]}-{offsets[i] + counts[i] - 1})"
+    )
+
+
+def _check_segments(sub: Any, path: Path, dtype: np.dtype, size: int) -> None:
+    """Raise if a tile or strip of the series level ``sub`` lies past the end of
+    its file (read from the tags only: offsets and byte counts)."""
+    if sub.dataoffset is not None and sub.transform is None and not sub.is_multifile:
+        page_bytes = math.prod(sub.keyframe.shape) * dtype.itemsize
+        end = sub.dataoffset + sub.size * dtype.itemsize
+        if end > size and page_bytes:
+            page = max(0, size - sub.dataoffset) // page_bytes
+            first = sub.dataoffset + page * page_bytes
+            raise CorruptDataError(
+                f"{str(path)!r} is truncated: page {page} (bytes {first}-"
+                f"{first + page_bytes - 1}) and the pages after it lie past the end of the "
+                f"file ({size} bytes; the pixel data needs {end})"
+            )
+        return
+    for page in sub.pages:
+        if page is None:
+            continue
+        fh = page.parent.filehandle
+        cut = _outside(page, fh.size)
+        if cut is not None:
+            same = Path(fh.path).resolve() == Path(path).resolve()
+            file = str(path) if same else fh.path  # a page of another file (OME multi-file)
+            raise CorruptDataError(
+                f"{file!r} is truncated: {cut} lies past the end of the file ({fh.size} bytes)"
+            )
 
 
 def _describe_open(
@@ -135,10 +289,9 @@ def _describe_open(
     sub = series.levels[level]
     shape, dtype, key = tuple(sub.shape), np.dtype(sub.dtype).newbyteorder("="), sub.keyframe
     arr: TiffArray | RawFile = TiffArray(str(path), shape, dtype, index, level, stamp)
+    _check_segments(sub, path, dtype, stamp[1])
     offset = sub.dataoffset
     if offset is not None and sub.transform is None and not series.is_multifile:
-        if offset + sub.size * dtype.itemsize > stamp[1]:
-            raise ValueError(f"{str(path)!r} is truncated (its pixel data is incomplete)")
         arr = RawFile(str(path), shape, dtype.newbyteorder(tif.byteorder), offset)
     page = tuple(key.shape)
     if not key.is_tiled and shape[len(shape) - len(page) :] == page:
@@ -287,10 +440,11 @@ class TiffBackend:
                 )
         if not path.parent.is_dir():
             raise FileNotFoundError(f"directory {str(path.parent)!r} does not exist")
+        position = _Position(array.shape, tile)
         try:
             tifffile.imwrite(
                 partial,
-                data=_tiles(array, tile),
+                data=position.track(_tiles(array, tile)),
                 shape=array.shape,
                 dtype=array.dtype,
                 tile=tile,
@@ -299,11 +453,60 @@ class TiffBackend:
                 photometric="minisblack",
                 metadata={"axes": "ZYX"[3 - array.ndim :]},
             )
-        except BaseException:
+        except BaseException as exc:
+            failed = None  # a failed write (not computing a tile, which fails as it is)
+            if isinstance(exc, OSError) and not isinstance(exc, BigimgError):
+                if exc is not position.source_error:
+                    failed = write_error(
+                        f"cannot write {position.describe()} of {str(path)!r} (to "
+                        f"{str(partial)!r}, now removed)",
+                        exc,
+                        partial,  # judged before the partial file frees its space
+                    )
             partial.unlink(missing_ok=True)
-            raise
+            if failed is None:
+                raise
+            raise failed from exc
         os.replace(partial, path)
         return path
+
+
+class _Position:
+    """Which tile a TIFF write has reached, for the message of a failed write."""
+
+    def __init__(self, shape: tuple[int, ...], tile: tuple[int, int]) -> None:
+        self.ndim = len(shape)
+        self.shape = (1, *shape) if len(shape) == 2 else tuple(shape)
+        self.tile = tile
+        self.across = -(-self.shape[2] // tile[1])
+        self.per_page = -(-self.shape[1] // tile[0]) * self.across
+        self.count = 0
+        self.source_error: BaseException | None = None
+
+    def track(self, tiles: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """``tiles``, counted; an error raised while computing them is remembered."""
+        while True:
+            try:
+                tile = next(tiles)
+            except StopIteration:
+                return
+            except BaseException as exc:
+                self.source_error = exc
+                raise
+            self.count += 1
+            yield tile
+
+    def describe(self) -> str:
+        """``'page 0, tile 5 (array region [...])'``: the last tile handed to tifffile."""
+        if self.count == 0:
+            return "the header"
+        page, index = divmod(self.count - 1, self.per_page)
+        row, col = divmod(index, self.across)
+        (th, tw), (_, h, w) = self.tile, self.shape
+        box = [(row * th, min((row + 1) * th, h)), (col * tw, min((col + 1) * tw, w))]
+        if self.ndim == 3:
+            box.insert(0, (page, page + 1))
+        return f"page {page}, tile {index} (array region {region_text(box)})"
 
 
 def _tiles(array: da.Array, tile: tuple[int, int]) -> Iterator[np.ndarray]:

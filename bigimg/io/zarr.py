@@ -4,11 +4,20 @@ A write by bigimg marks the array (and an OME group) ``{"bigimg": {"complete":
 false}}`` before the first chunk and flips it to ``true`` after the last, so
 an interrupted write is recognised as incomplete by :func:`bigimg.open` and
 ``bigimg info``. Each stored chunk is written by exactly one dask task.
+
+bigimg stores *every* chunk, also those equal to the fill value (which Zarr
+writers skip by default), and says so in the marker (``"every_chunk": true``).
+Reading a complete store so marked, a missing chunk file is therefore an error
+(:class:`~bigimg.errors.MissingChunkError`); in other stores the Zarr rule
+applies and it reads as the fill value, unless ``missing_chunks='error'``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +25,32 @@ import dask.array as da
 import numpy as np
 import zarr
 
-from bigimg.errors import IncompleteDataError, TargetExistsError
+from bigimg.errors import BigimgError, IncompleteDataError, MetadataError, TargetExistsError
 from bigimg.io import ome
 from bigimg.io.chunking import choose_chunks
+from bigimg.io.faults import write_error
 from bigimg.io.registry import ImageInfo, register, register_sink
+from bigimg.io.zarr_chunks import MISSING_CHUNKS, ZarrSource, ZarrTarget
 from bigimg.pyramid import downsample, pyramid_shapes
 
-__all__ = ["create", "is_complete", "prepare_target", "regular", "save_ome_zarr", "save_zarr"]
+__all__ = [
+    "WRITE_CONFIG",
+    "create",
+    "is_complete",
+    "mark_complete",
+    "prepare_target",
+    "regular",
+    "save_ome_zarr",
+    "save_zarr",
+    "stores_every_chunk",
+    "writable",
+]
 
 _MARKER = "bigimg"
 _META_FILES = ("zarr.json", ".zarray", ".zgroup")
+#: Runtime configuration of every array bigimg writes: chunks equal to the fill
+#: value are stored too, so a missing chunk file always means lost data.
+WRITE_CONFIG = {"write_empty_chunks": True}
 
 
 def is_zarr(path: Path) -> bool:
@@ -36,6 +61,60 @@ def is_complete(attrs: Any) -> bool:
     """False for a store bigimg marked as being written (an interrupted write)."""
     marker = attrs.get(_MARKER)
     return not (isinstance(marker, dict) and marker.get("complete") is False)
+
+
+def stores_every_chunk(attrs: Any) -> bool:
+    """True for an array bigimg wrote with every chunk stored (no chunk left to
+    the fill value), so that a missing chunk file is lost data."""
+    marker = attrs.get(_MARKER)
+    return isinstance(marker, dict) and marker.get("every_chunk") is True
+
+
+def _attrs_file(node: zarr.Array | zarr.Group) -> str:
+    return "zarr.json" if node.metadata.zarr_format == 3 else ".zattrs"
+
+
+def _bad_json(directory: Path) -> MetadataError | None:
+    """The error naming a metadata file of ``directory`` that is not valid JSON."""
+    for name in (*_META_FILES, ".zattrs"):
+        file = directory / name
+        if not file.is_file():
+            continue
+        try:
+            json.loads(file.read_bytes())
+        except ValueError as exc:
+            return MetadataError(
+                f"{str(file)!r} is not valid JSON ({exc}); the Zarr metadata is damaged"
+            )
+    return None
+
+
+def _child(node: zarr.Group, name: str, path: Path) -> zarr.Array | zarr.Group:
+    """``node[name]``, naming the damaged metadata file if it cannot be read."""
+    try:
+        return node[name]
+    except ValueError as exc:
+        raise _bad_json(path / name) or MetadataError(
+            f"{str(path / name)!r}: the Zarr metadata cannot be read: {exc}"
+        ) from exc
+
+
+def _level_shapes(
+    group: zarr.Group, multiscale: ome.Multiscale, path: Path, attrs_file: str
+) -> list[tuple[int, ...]]:
+    """The shapes of the pyramid levels the OME-Zarr metadata names, each
+    checked to be an array of the store."""
+    shapes = []
+    for i, name in enumerate(multiscale.paths):
+        where = f"{attrs_file!r}: malformed OME-Zarr metadata: {multiscale.key}.datasets[{i}]"
+        try:
+            child = _child(group, name, path)
+        except KeyError as exc:
+            raise MetadataError(f"{where}.path names {name!r}, which is not in the store") from exc
+        if not isinstance(child, zarr.Array):
+            raise MetadataError(f"{where}.path names {name!r}, a group, not an array")
+        shapes.append(tuple(child.shape))
+    return shapes
 
 
 class ZarrBackend:
@@ -52,13 +131,17 @@ class ZarrBackend:
         try:
             node = zarr.open(str(path), mode="r")
         except (FileNotFoundError, ValueError, KeyError) as exc:
+            bad = _bad_json(path)
+            if bad is not None:
+                raise bad from exc
             raise ValueError(f"{str(path)!r} is not a readable Zarr store: {exc}") from exc
         complete = is_complete(node.attrs)
         fmt = f"zarr-v{node.metadata.zarr_format}"
         levels: tuple[tuple[int, ...], ...] = ()
         axes = scale = None
         if isinstance(node, zarr.Group):
-            multiscale = ome.read_multiscale(node.attrs)
+            attrs_file = str(path / _attrs_file(node))
+            multiscale = ome.read_multiscale(node.attrs, where=attrs_file)
             if component is None and multiscale is not None:
                 if level is None:
                     level = 0
@@ -69,13 +152,9 @@ class ZarrBackend:
                     )
                 component = multiscale.paths[level]
                 fmt = f"ome-zarr (NGFF {multiscale.version}, zarr v{node.metadata.zarr_format})"
-                try:
-                    levels = tuple(tuple(node[p].shape) for p in multiscale.paths)
-                except KeyError as exc:
-                    raise ValueError(
-                        f"{str(path)!r}: OME-Zarr metadata names level {exc} "
-                        "which is not in the store"
-                    ) from exc
+                levels = tuple(_level_shapes(node, multiscale, path, attrs_file))
+                ranks = [len(s) for s in levels]
+                multiscale = ome.check_ranks(multiscale, ranks, where=attrs_file)
                 axes, scale = multiscale.axes, multiscale.scales[level]
             elif component is None:
                 names = sorted(name for name, _ in node.arrays())
@@ -86,7 +165,7 @@ class ZarrBackend:
                     )
                 component = names[0]
             try:
-                node = node[component]
+                node = _child(node, component, path)
             except KeyError:
                 raise ValueError(
                     f"{str(path)!r} has no array {component!r}; arrays: "
@@ -120,21 +199,81 @@ class ZarrBackend:
         component: str | None = None,
         level: int | None = None,
         allow_incomplete: bool = False,
+        missing_chunks: str | None = None,
     ) -> da.Array:
+        if missing_chunks is not None and missing_chunks not in MISSING_CHUNKS:
+            raise ValueError(
+                f"missing_chunks={missing_chunks!r} must be 'error', 'fill' or None "
+                "(None: an error for stores bigimg wrote, the fill value otherwise)"
+            )
         node, info = self._resolve(path, component, level)
         if not info.complete and not allow_incomplete:
             raise IncompleteDataError(
                 f"{str(path)!r} was left by a write that did not finish; rewrite it, "
                 "or pass allow_incomplete=True to read what is there"
             )
+        source = _source(node, info.complete, missing_chunks)
         chunks = choose_chunks(node.shape, node.dtype, chunks, storage_chunks=info.chunks)
-        name = f"bigimg-zarr-{da.core.tokenize(str(path.resolve()), component, info, chunks)}"
-        return da.from_array(node, chunks=chunks, name=name, lock=False, inline_array=True)
+        token = da.core.tokenize(str(path.resolve()), component, info, chunks, source.missing)
+        return da.from_array(
+            source,
+            chunks=chunks,
+            name=f"bigimg-zarr-{token}",
+            lock=False,
+            asarray=False,
+            inline_array=True,
+            meta=np.empty((0,) * source.ndim, source.dtype),
+        )
 
     def info(
         self, path: Path, *, component: str | None = None, level: int | None = None
     ) -> ImageInfo:
         return self._resolve(path, component, level)[1]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it is (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _source(node: zarr.Array, complete: bool, missing_chunks: str | None) -> ZarrSource:
+    """What a missing chunk means when reading ``node`` (see the module text)."""
+    if missing_chunks == "error":
+        return ZarrSource(
+            node, "error", "missing_chunks='error' was given (with missing_chunks='fill' "
+            f"it reads as the fill value {_plain(node.fill_value)})",
+        )  # fmt: skip
+    if missing_chunks is None and complete and stores_every_chunk(node.attrs):
+        return ZarrSource(
+            node, "error", "bigimg wrote this store with every chunk, so the chunk file was "
+            "lost (deleted, or not copied); restore it, or pass missing_chunks='fill' to "
+            f"read it as the fill value {_plain(node.fill_value)}",
+        )  # fmt: skip
+    return ZarrSource(node, "fill")
+
+
+@contextlib.contextmanager
+def _writing(path: Path, what: str) -> Iterator[None]:
+    """Turn an ``OSError`` of a metadata write into a WriteError naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, BigimgError):
+            raise
+        raise write_error(f"cannot {what} of {str(path)!r}", exc, path) from exc
+
+
+def writable(array: zarr.Array) -> zarr.Array:
+    """``array`` configured as bigimg writes (every chunk stored), e.g. to resume."""
+    return array.with_config(WRITE_CONFIG)
+
+
+def mark_complete(array: zarr.Array | zarr.Group, path: Path, **entries: Any) -> None:
+    """Mark ``array`` finished, keeping its marker's other entries (``every_chunk``)."""
+    marker = array.attrs.get(_MARKER)
+    marker = dict(marker) if isinstance(marker, dict) else {}
+    with _writing(path, "mark the Zarr store complete"):
+        array.attrs[_MARKER] = {**marker, **entries, "complete": True}
 
 
 def prepare_target(path: Path, overwrite: bool) -> None:
@@ -175,18 +314,25 @@ def create(
     **options: Any,
 ) -> zarr.Array:
     """An empty Zarr array shaped and chunked like the regular ``array``,
-    marked incomplete (plus ``marker``'s entries) until its last chunk is in."""
+    marked incomplete (plus ``marker``'s entries) until its last chunk is in.
+
+    It stores every chunk, also those equal to the fill value, and its marker
+    says so (``every_chunk``), so a chunk missing later is known to be lost.
+    """
     chunks = tuple(max(1, c[0]) if c else 1 for c in array.chunks)
-    return zarr.create_array(
-        store,
-        name=name,
-        shape=array.shape,
-        chunks=chunks,
-        dtype=array.dtype,
-        zarr_format=zarr_format,
-        attributes={_MARKER: {**(marker or {}), "complete": False}},
-        **options,
-    )
+    where = Path(str(getattr(store, "root", store))) / (name or "")
+    with _writing(where, "create the Zarr array"):
+        return zarr.create_array(
+            store,
+            name=name,
+            shape=array.shape,
+            chunks=chunks,
+            dtype=array.dtype,
+            zarr_format=zarr_format,
+            attributes={_MARKER: {**(marker or {}), "complete": False, "every_chunk": True}},
+            config=WRITE_CONFIG,
+            **options,
+        )
 
 
 def _check_format(zarr_format: int) -> None:
@@ -207,8 +353,8 @@ def save_zarr(
     prepare_target(path, overwrite)
     array = regular(array)
     target = create(str(path), None, array, zarr_format, compressors=compressors)
-    da.store(array, target, lock=False, compute=True)
-    target.attrs[_MARKER] = {"complete": True}
+    da.store(array, ZarrTarget(target), lock=False, compute=True)
+    mark_complete(target, path)
     return path
 
 
@@ -240,8 +386,9 @@ def save_ome_zarr(
     factors = ome.spatial_factors(axes)
     shapes = pyramid_shapes(array.shape, factors, min_size=min_size)
     prepare_target(path, overwrite)
-    group = zarr.open_group(str(path), mode="w-", zarr_format=zarr_format)
-    group.attrs[_MARKER] = {"complete": False}
+    with _writing(path, "create the OME-Zarr group"):
+        group = zarr.open_group(str(path), mode="w-", zarr_format=zarr_format)
+        group.attrs[_MARKER] = {"complete": False}
     level = regular(array)
     chunk_shape = level.chunksize
     paths, scales = [], []
@@ -252,14 +399,15 @@ def save_ome_zarr(
             level = downsample(previous, factors, method=method)
             level = level.rechunk(tuple(min(c, s) for c, s in zip(chunk_shape, level.shape)))
         target = create(group.store, name, level, zarr_format, compressors=compressors)
-        da.store(level, target, lock=False, compute=True)
-        target.attrs[_MARKER] = {"complete": True}
+        da.store(level, ZarrTarget(target), lock=False, compute=True)
+        mark_complete(target, path / name)
         paths.append(name)
         scales.append(tuple(s * f**i for s, f in zip(scale, factors)))
-    group.attrs.update(
-        ome.multiscale_attrs(zarr_format=zarr_format, axes=axes, paths=paths, scales=scales)
-    )
-    group.attrs[_MARKER] = {"complete": True}
+    with _writing(path, "write the OME-Zarr metadata"):
+        group.attrs.update(
+            ome.multiscale_attrs(zarr_format=zarr_format, axes=axes, paths=paths, scales=scales)
+        )
+    mark_complete(group, path)
     return path
 
 

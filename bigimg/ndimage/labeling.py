@@ -176,10 +176,15 @@ def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
            [3, 0, 2]])
     """
     image = _check_labels(labels)
-    values = np.asarray(da.unique(image).compute())
+    # the values present, from one pass of the reduction engine (da.unique would
+    # ravel the image: a rechunk of every block, a shuffle on a cluster)
+    keys = reduce_regions(None, image, {"count"}, Regions()).keys
+    values = keys.astype(image.dtype)
+    if image.dtype.kind == "b":  # looked up as ids 0 and 1, not as a mask
+        image = image.astype(np.uint8)
     if len(values) and values[0] >= 0 and values[-1] < 4 * len(values) + 2**20:
         dense = np.zeros(int(values[-1]) + 1, dtype=np.intp)  # a lookup beats a search
-        dense[values] = np.arange(len(values))
+        dense[values.astype(np.intp)] = np.arange(len(values))
         return _lookup(image, dense, "relabel-sequential"), values
     return _lookup(image, values, "relabel-sequential", search=True), values
 

@@ -32,7 +32,9 @@ import numpy as np
 import zarr
 
 from bigimg.io import zarr as zarr_io
+from bigimg.io.faults import write_error
 from bigimg.io.zarr import is_zarr
+from bigimg.io.zarr_chunks import ZarrTarget
 
 __all__ = ["ChunkWriter", "Journal", "run_keys"]
 
@@ -114,6 +116,13 @@ def _write_block(block: np.ndarray, target: Any, block_info: Any = None) -> np.n
     return np.zeros((1,) * block.ndim, np.int8)
 
 
+def _ends_line(path: Path) -> bool:
+    """The file's last byte is a newline."""
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
 def run_keys(dsk: Any, keys: list[Any], on_done: Callable[[Any], None]) -> None:
     """Compute ``keys`` of ``dsk`` on the active scheduler, calling
     ``on_done(key)`` as each finishes (in this process)."""
@@ -186,7 +195,7 @@ class ChunkWriter:
             writes = da.map_blocks(
                 _write_block,
                 array,
-                target=store,
+                target=ZarrTarget(store),  # a failed write names the store and chunk
                 dtype=np.int8,
                 chunks=(1,) * array.ndim,
                 name=f"write-{target.name}-{fingerprint}",
@@ -196,15 +205,25 @@ class ChunkWriter:
             log = self.journal.log(target)
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "a") as f:
+                if f.tell() and not _ends_line(log):
+                    f.write("\n")  # a line cut short (kill, full disk) is never extended
 
                 def on_done(key: Any) -> None:
-                    f.write(",".join(str(i) for i in key[1:]) + ";\n")
-                    f.flush()
+                    try:
+                        f.write(",".join(str(i) for i in key[1:]) + ";\n")
+                        f.flush()
+                    except OSError as exc:
+                        raise write_error(
+                            f"chunk {key[1:]} of {str(target)!r} was written but cannot be "
+                            f"recorded in the journal {str(log)!r} (it is written again on "
+                            "a rerun)",
+                            exc,
+                        ) from exc
                     self.written += 1
                     self.progress.advance()
 
                 run_keys(dict(graph), keys, on_done)
-        store.attrs[_ATTR] = {"complete": True, "job": fingerprint}
+        zarr_io.mark_complete(store, target, job=fingerprint)
         return target
 
     def _resumable(self, array: da.Array, target: Path, fingerprint: str) -> zarr.Array | None:
@@ -212,7 +231,7 @@ class ChunkWriter:
         if self.journal.owner(target) != fingerprint or not is_zarr(target):
             return None
         try:
-            store = zarr.open_array(str(target), mode="r+")
+            store = zarr_io.writable(zarr.open_array(str(target), mode="r+"))
         except (OSError, ValueError, KeyError):
             return None
         chunks = tuple(max(1, c[0]) if c else 1 for c in array.chunks)

@@ -58,6 +58,7 @@ _SOURCE_PATH_OPTIONS = (
     "component",
     "level",
     "series",
+    "missing_chunks",
 )
 _SYNTHETIC = tuple(n for n in datasets.__all__ if n != "noisy")
 _ARRAY_SUFFIXES = {".zarr": "zarr", ".tif": "tiff", ".tiff": "tiff"}
@@ -285,6 +286,7 @@ def loads(
     declared = data.get("steps") if isinstance(data.get("steps"), dict) else {}
     names = {s.name for s in sources} | {str(n) for n in declared}
     outputs = _outputs(data, p, out_dir, results, names)
+    _check_writable(out_dir, outputs, p, line_of(data, "output_dir"))
     job = Job(file, name, out_dir, sources, steps, outputs, cluster, results, overwrite)
     if not p.items:
         _check_targets(job, p)
@@ -598,6 +600,19 @@ def _output_kind(path: Path) -> tuple[str | None, str]:
     if suffix == ".png":
         return "picture", "png"
     return None, ""
+
+
+def _check_writable(out_dir: Path, outputs: tuple[Output, ...], p: Problems, line: int) -> None:
+    """The directories the job writes (outputs, work directory) can be written."""
+    from bigimg.io.faults import unwritable
+
+    work = out_dir / WORK_DIR
+    refused = unwritable([work, *(o.path.parent for o in outputs)])
+    for out in outputs:
+        if out.path.parent in refused:
+            p.add(out.line, f"output {str(out.path)!r}: {refused[out.path.parent]}")
+    if work in refused and refused[work] not in {refused.get(o.path.parent) for o in outputs}:
+        p.add(line, f"the job's work directory {str(work)!r}: {refused[work]}")
 
 
 def _check_targets(job: Job, p: Problems) -> None:
