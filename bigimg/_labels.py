@@ -40,17 +40,16 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 from dask.base import tokenize
-from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bigimg._components import BlockLabels, label_block, label_block_mapped
+from bigimg.cluster import compute_keys
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
 
@@ -211,9 +210,12 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
             faces.append(key)
     merge = f"label-merge-{token}"
     graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])
-    summaries = [Delayed((summary_name, *b), graph, layer=merge) for b in blocks]
-    pairs = [Delayed(key, graph, layer=merge) for key in faces]
-    firsts, found = dask.compute(summaries, pairs)
+    summaries = [(summary_name, *b) for b in blocks]
+    # block by block (a block's summary, then its faces): on a cluster the keys go
+    # in windows of neighbouring blocks, each block labelled about once
+    order = sorted(summaries + faces, key=lambda k: (k[1 : 1 + ndim], len(k), k[-1]))
+    values = dict(zip(order, compute_keys(graph, order), strict=True))
+    firsts, found = [values[k] for k in summaries], [values[k] for k in faces]
     return _number(blocks, firsts, found)
 
 

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
-from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._partials import Partial, Plan, Regions, block_partial, combine
+from bigimg.cluster import run_keys
 
 __all__ = [
     "Reduction",
@@ -129,8 +128,10 @@ def reduction_graph(
     plan: Plan,
     *,
     split_every: int = SPLIT_EVERY,
-) -> Delayed:
-    """The reduction as one delayed :class:`~bigimg._partials.Partial` (not computed).
+) -> tuple[HighLevelGraph, list[Any]]:
+    """The tasks of the blocks' partials and of the tree's first merges (not
+    computed), and the keys of those first merges in raster order (the
+    block's own key when there is one block).
 
     ``values`` and ``labels`` (either may be None) must have the same chunks.
     """
@@ -169,18 +170,41 @@ def reduction_graph(
             plan_key,
         )
         keys.append(key)
-    level = 0
-    while len(keys) > 1:
+    if len(keys) > 1:
         merged = []
         for j in range(0, len(keys), split_every):
-            key = (f"{name}-combine-{level}", j // split_every)
+            key = (f"{name}-combine-0", j // split_every)
             layer[key] = (combine, keys[j : j + split_every], plan_key)
             merged.append(key)
-        keys, level = merged, level + 1
-    root = (f"{name}-root",)
-    layer[root] = (combine, keys, plan_key)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=arrays)
-    return Delayed(root, graph, layer=name)
+        keys = merged
+    return HighLevelGraph.from_collections(name, layer, dependencies=arrays), keys
+
+
+class _Tree:
+    """The rest of the tree, merged in this process as its leaves arrive in any
+    order: ``split_every`` consecutive items per merge, level by level, then
+    one last merge of the single top item. Each merge's inputs are fixed by
+    position, so the result does not depend on the order of arrival."""
+
+    def __init__(self, n: int, plan: Plan, split_every: int) -> None:
+        self.plan, self.split_every = plan, split_every
+        self.counts = [n]
+        while self.counts[-1] > 1:
+            self.counts.append(-(-self.counts[-1] // split_every))
+        self.waiting: list[dict[int, Partial]] = [{} for _ in self.counts]
+        self.root: Partial | None = None
+
+    def add(self, level: int, i: int, part: Partial) -> None:
+        if level == len(self.counts) - 1:
+            self.root = combine([part], self.plan)
+            return
+        waiting = self.waiting[level]
+        waiting[i] = part
+        first = i - i % self.split_every
+        group = range(first, min(first + self.split_every, self.counts[level]))
+        if all(j in waiting for j in group):
+            merged = combine([waiting.pop(j) for j in group], self.plan)
+            self.add(level + 1, i // self.split_every, merged)
 
 
 def reduce_regions(
@@ -203,8 +227,13 @@ def reduce_regions(
         None if values is None else values.dtype,
         None if edges is None else np.asarray(edges, dtype=np.float64),
     )
-    (root,) = dask.compute(reduction_graph(values, labels, plan, split_every=split_every))
-    return root
+    graph, keys = reduction_graph(values, labels, plan, split_every=split_every)
+    tree = _Tree(len(keys), plan, split_every)
+    position = {key: i for i, key in enumerate(keys)}
+    # in windows on a cluster: the scheduler holds a bounded number of tasks
+    run_keys(graph, keys, lambda key, part: tree.add(0, position[key], part))
+    assert tree.root is not None
+    return tree.root
 
 
 @dataclass

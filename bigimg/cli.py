@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import bigimg
-from bigimg.errors import BigimgError
+from bigimg.errors import BigimgError, CorruptDataError, MetadataError, WriteError
 from bigimg.monitor import PeakMemory
 
 __all__ = ["main"]
@@ -230,7 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (BigimgError, ValueError, TypeError, OSError) as exc:
+    except (CorruptDataError, MetadataError, WriteError) as exc:  # damaged data, failed write
+        print(f"bigimg {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except (BigimgError, ValueError, TypeError, OSError) as exc:  # refused before any work
         print(f"bigimg {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

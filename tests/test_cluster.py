@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dask
+import dask.array as da
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
 import bigimg
-from bigimg.cluster import ENV_VAR, local_defaults, scheduler_address
+from bigimg.cluster import ENV_VAR, local_defaults, run_keys, scheduler_address
 
 
 def test_local_defaults_fit_the_machine() -> None:
@@ -56,3 +59,34 @@ def test_connect_to_existing_scheduler_by_env(
     assert total == 32 * 32
     with pytest.raises(TypeError, match="local cluster"):
         bigimg.cluster.connect(n_workers=3)
+
+
+def test_run_keys_gives_a_cluster_bounded_windows(local_cluster: Any) -> None:
+    """A graph of 600 chunks goes to the scheduler a window at a time."""
+    x = da.arange(6000, chunks=10)
+    y = (x + 1) * 2  # three tasks per chunk
+    keys = [(y.name, i) for i in range(y.numblocks[0])]
+    scheduler = local_cluster.cluster.scheduler
+    held: list[int] = []
+    values: dict[Any, np.ndarray] = {}
+
+    def on_done(key: Any, value: np.ndarray) -> None:
+        held.append(len(scheduler.tasks))
+        values[key] = value
+
+    with dask.config.set(scheduler=local_cluster):
+        run_keys(y.__dask_graph__(), keys, on_done, window_tasks=60)
+    np.testing.assert_array_equal(np.concatenate([values[k] for k in keys]), (x + 1) * 2)
+    assert len(held) == len(keys) and max(held) <= 60 + 6
+
+
+def test_run_keys_raises_a_tasks_error(local_cluster: Any) -> None:
+    def fail(block: np.ndarray) -> np.ndarray:
+        if block[0] == 300:
+            raise ZeroDivisionError("block 30")
+        return block
+
+    y = da.arange(600, chunks=10).map_blocks(fail)
+    keys = [(y.name, i) for i in range(y.numblocks[0])]
+    with dask.config.set(scheduler=local_cluster), pytest.raises(ZeroDivisionError, match="30"):
+        run_keys(y.__dask_graph__(), keys, lambda key, value: None, window_tasks=20)

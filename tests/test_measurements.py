@@ -15,7 +15,8 @@ import scipy.ndimage as ndi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bigimg._partials import Plan, Regions
+from bigimg import _reduce as reduce_module
+from bigimg._partials import Plan, Regions, combine
 from bigimg._reduce import reduction_graph
 from bigimg.errors import TargetExistsError, UnknownFormatError
 from bigimg.ndimage import measurements as bm
@@ -399,20 +400,35 @@ def test_graph_is_linear_in_blocks_not_labels() -> None:
             np.dtype(np.int64),
             x.dtype,
         )
-        graph = dict(reduction_graph(x, lab, plan).__dask_graph__())
-        assert len(graph) < 4 * 64  # 64 blocks (of two arrays), their partials, the tree
+        graph = dict(reduction_graph(x, lab, plan)[0])
+        assert len(graph) < 4 * 64  # 64 blocks (of two arrays), their partials, first merges
         # the id list is in the graph once, not copied into every task
         assert sum(isinstance(v, Plan) for v in graph.values()) == 1
         sizes.append(len(graph))
     assert sizes[0] == sizes[1]
 
 
-def test_tree_reduction_never_merges_more_than_split_every() -> None:
-    lab = da.from_array(np.arange(100).reshape(10, 10) % 7, chunks=1)
+def test_tree_reduction_never_merges_more_than_split_every(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    labels = np.arange(100).reshape(10, 10) % 7
+    lab = da.from_array(labels, chunks=1)
     plan = Plan(frozenset({"count"}), Regions(low=1), (10, 10), np.dtype(np.int64))
-    graph = dict(reduction_graph(None, lab, plan, split_every=4).__dask_graph__())
-    merges = [v for k, v in graph.items() if isinstance(k, tuple) and "combine" in str(k[0])]
-    assert merges and all(len(task[1]) <= 4 for task in merges)
+    graph, first = reduction_graph(None, lab, plan, split_every=4)
+    merges = [v for k, v in dict(graph).items() if isinstance(k, tuple) and "combine" in str(k[0])]
+    assert len(merges) == len(first) == 25 and all(len(task[1]) <= 4 for task in merges)
+    # the levels above the first merges are merged as the first ones arrive
+    seen: list[int] = []
+
+    def counting(parts: list, plan: Plan) -> object:
+        seen.append(len(parts))
+        return combine(parts, plan)
+
+    monkeypatch.setattr(reduce_module, "combine", counting)
+    root = reduce_module.reduce_regions(None, lab, {"count"}, Regions(low=1), split_every=4)
+    # 100 blocks -> 25 first merges (tasks) -> 7 -> 2 -> 1 (here) -> the root's merge
+    assert max(seen) <= 4 and len(seen) == 25 + 7 + 2 + 1 + 1
+    np.testing.assert_array_equal(root.stats["count"], np.bincount(labels.ravel())[1:])
 
 
 def test_ties_go_to_the_first_pixel_for_every_index_form() -> None:

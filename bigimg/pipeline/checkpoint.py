@@ -22,21 +22,20 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import zarr
 
+from bigimg.cluster import run_keys
 from bigimg.io import zarr as zarr_io
 from bigimg.io.faults import write_error
 from bigimg.io.zarr import is_zarr
 from bigimg.io.zarr_chunks import ZarrTarget
 
-__all__ = ["ChunkWriter", "Journal", "run_keys"]
+__all__ = ["ChunkWriter", "Journal"]
 
 _ATTR = "bigimg"
 
@@ -123,33 +122,6 @@ def _ends_line(path: Path) -> bool:
         return f.read(1) == b"\n"
 
 
-def run_keys(dsk: Any, keys: list[Any], on_done: Callable[[Any], None]) -> None:
-    """Compute ``keys`` of ``dsk`` on the active scheduler, calling
-    ``on_done(key)`` as each finishes (in this process)."""
-    try:
-        from distributed import as_completed, default_client
-
-        client = default_client()
-    except (ImportError, ValueError):
-        client = None
-    if client is not None:
-        futures = client.get(dsk, keys, sync=False)
-        for future in as_completed(futures):
-            future.result()  # raises the task's error
-            on_done(future.key)
-        return
-    from dask.callbacks import Callback
-
-    wanted = set(keys)
-
-    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        if key in wanted:
-            on_done(key)
-
-    with Callback(posttask=posttask):
-        dask.threaded.get(dsk, keys)
-
-
 class ChunkWriter:
     """Writes arrays to Zarr stores chunk by chunk, journaled, resumable."""
 
@@ -208,7 +180,7 @@ class ChunkWriter:
                 if f.tell() and not _ends_line(log):
                     f.write("\n")  # a line cut short (kill, full disk) is never extended
 
-                def on_done(key: Any) -> None:
+                def on_done(key: Any, _: Any) -> None:
                     try:
                         f.write(",".join(str(i) for i in key[1:]) + ";\n")
                         f.flush()
