@@ -17,14 +17,16 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
 import zarr
+from dask.base import tokenize
 
+from bigimg.cluster import run_keys
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError, TargetExistsError
 from bigimg.io import ome
 from bigimg.io.chunking import choose_chunks
@@ -44,6 +46,7 @@ __all__ = [
     "save_zarr",
     "stores_every_chunk",
     "writable",
+    "write_chunks",
 ]
 
 _MARKER = "bigimg"
@@ -340,6 +343,48 @@ def _check_format(zarr_format: int) -> None:
         raise ValueError(f"zarr_format={zarr_format!r} must be 2 or 3")
 
 
+def _write_block(block: np.ndarray, target: Any, block_info: Any = None) -> np.ndarray:
+    where = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
+    target[where] = block
+    return np.zeros((1,) * block.ndim, np.int8)
+
+
+def write_chunks(
+    array: da.Array,
+    target: zarr.Array,
+    *,
+    skip: Collection[tuple[int, ...]] = (),
+    on_done: Callable[[tuple[int, ...]], None] | None = None,
+) -> None:
+    """Compute ``array`` (regular chunks, those of ``target``) and write each
+    chunk into ``target`` as it is computed, one task per stored chunk.
+
+    Chunks whose block index is in ``skip`` are not computed. ``on_done(index)``
+    is called in this process after each chunk's write has returned. On a
+    cluster the writes go to the scheduler in windows (:func:`bigimg.cluster.run_keys`).
+    A failed write raises :class:`~bigimg.errors.WriteError` naming the chunk.
+    """
+    if array.ndim == 0:
+        ZarrTarget(target)[()] = array.compute()
+        if on_done is not None:
+            on_done(())
+        return
+    name = f"write-{tokenize(array.name, str(target.store_path))}"
+    writes = da.map_blocks(
+        _write_block,
+        array,
+        target=ZarrTarget(target),
+        dtype=np.int8,
+        chunks=(1,) * array.ndim,
+        name=name,
+    )
+    keys = [(name, *i) for i in np.ndindex(*array.numblocks) if i not in skip]
+    if not keys:
+        return
+    graph = writes.__dask_graph__().cull(set(keys))
+    run_keys(graph, keys, lambda key, _: on_done(key[1:]) if on_done is not None else None)
+
+
 def save_zarr(
     array: da.Array,
     path: Path,
@@ -353,7 +398,7 @@ def save_zarr(
     prepare_target(path, overwrite)
     array = regular(array)
     target = create(str(path), None, array, zarr_format, compressors=compressors)
-    da.store(array, ZarrTarget(target), lock=False, compute=True)
+    write_chunks(array, target)
     mark_complete(target, path)
     return path
 
@@ -399,7 +444,7 @@ def save_ome_zarr(
             level = downsample(previous, factors, method=method)
             level = level.rechunk(tuple(min(c, s) for c, s in zip(chunk_shape, level.shape)))
         target = create(group.store, name, level, zarr_format, compressors=compressors)
-        da.store(level, ZarrTarget(target), lock=False, compute=True)
+        write_chunks(level, target)
         mark_complete(target, path / name)
         paths.append(name)
         scales.append(tuple(s * f**i for s, f in zip(scale, factors)))

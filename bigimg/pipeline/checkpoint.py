@@ -29,11 +29,9 @@ import dask.array as da
 import numpy as np
 import zarr
 
-from bigimg.cluster import run_keys
 from bigimg.io import zarr as zarr_io
 from bigimg.io.faults import write_error
 from bigimg.io.zarr import is_zarr
-from bigimg.io.zarr_chunks import ZarrTarget
 
 __all__ = ["ChunkWriter", "Journal"]
 
@@ -109,12 +107,6 @@ class Journal:
         return self.dir / "checkpoints" / f"{name}-{fingerprint}.zarr"
 
 
-def _write_block(block: np.ndarray, target: Any, block_info: Any = None) -> np.ndarray:
-    where = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
-    target[where] = block
-    return np.zeros((1,) * block.ndim, np.int8)
-
-
 def _ends_line(path: Path) -> bool:
     """The file's last byte is a newline."""
     with open(path, "rb") as f:
@@ -164,29 +156,19 @@ class ChunkWriter:
         todo = [i for i in np.ndindex(*array.numblocks) if i not in done]
         self.skipped += len(done)
         if todo:
-            writes = da.map_blocks(
-                _write_block,
-                array,
-                target=ZarrTarget(store),  # a failed write names the store and chunk
-                dtype=np.int8,
-                chunks=(1,) * array.ndim,
-                name=f"write-{target.name}-{fingerprint}",
-            )
-            keys = [(writes.name, *i) for i in todo]
-            graph = writes.__dask_graph__().cull(set(keys))
             log = self.journal.log(target)
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "a") as f:
                 if f.tell() and not _ends_line(log):
                     f.write("\n")  # a line cut short (kill, full disk) is never extended
 
-                def on_done(key: Any, _: Any) -> None:
+                def on_done(index: tuple[int, ...]) -> None:
                     try:
-                        f.write(",".join(str(i) for i in key[1:]) + ";\n")
+                        f.write(",".join(str(i) for i in index) + ";\n")
                         f.flush()
                     except OSError as exc:
                         raise write_error(
-                            f"chunk {key[1:]} of {str(target)!r} was written but cannot be "
+                            f"chunk {index} of {str(target)!r} was written but cannot be "
                             f"recorded in the journal {str(log)!r} (it is written again on "
                             "a rerun)",
                             exc,
@@ -194,7 +176,7 @@ class ChunkWriter:
                     self.written += 1
                     self.progress.advance()
 
-                run_keys(dict(graph), keys, on_done)
+                zarr_io.write_chunks(array, store, skip=done, on_done=on_done)
         zarr_io.mark_complete(store, target, job=fingerprint)
         return target
 
