@@ -13,8 +13,12 @@ of :mod:`bigimg.ndimage.regions` are views on one reduction:
    allocated per block. Unwanted labels are dropped in the block, so partial
    sizes do not grow with ``index``.
 2. **Tree.** Partials are merged ``split_every`` at a time
-   (:func:`bigimg._partials.combine`) up to a single root: no task receives
-   more than ``split_every`` partials.
+   (:func:`bigimg._partials.combine`) up to a single root: no merge receives
+   more than ``split_every`` partials. The blocks and the first merges are
+   tasks, run through :func:`bigimg.cluster.run_keys` (in windows on a
+   cluster, so the scheduler holds a bounded number of tasks); the levels
+   above merge in this process as the first merges arrive, each merge's
+   inputs fixed by position, so the root does not depend on arrival order.
 3. **Aggregate.** The root holds one row per label present; the caller picks
    the rows of the requested labels (:class:`Reduction`).
 
