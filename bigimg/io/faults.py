@@ -3,7 +3,8 @@
 Shared by the format backends and the job runner: how an array region is
 written in messages, how an ``OSError`` of a write becomes a
 :class:`~bigimg.errors.WriteError` that keeps its ``errno``, and the check
-that a directory can be written before any work starts.
+that a directory can be written before any work starts, and finding the
+chunk of a failed read.
 """
 
 from __future__ import annotations
@@ -11,13 +12,23 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from errno import EFBIG, ENOSPC
 from pathlib import Path
+from typing import TypeVar
 
 from bigimg.errors import WriteError
 
-__all__ = ["check_writable", "region_text", "unwritable", "writable_ancestor", "write_error"]
+__all__ = [
+    "check_writable",
+    "first_failing",
+    "region_text",
+    "unwritable",
+    "writable_ancestor",
+    "write_error",
+]
+
+T = TypeVar("T")
 
 #: Free bytes below which a short write is put down to a full disk.
 _NEARLY_FULL = 64 * 1024
@@ -62,6 +73,19 @@ def _short_write(where: Path) -> tuple[int, str] | None:
         if limit != resource.RLIM_INFINITY and where.is_file():
             if where.stat().st_size + _NEARLY_FULL >= limit:
                 return EFBIG, f"the file size limit of this process is {limit} bytes"
+    return None
+
+
+def first_failing(pieces: Iterable[T], read: Callable[[T], object]) -> tuple[T, Exception] | None:
+    """The first of ``pieces`` whose ``read`` fails on its own, with its
+    exception (None if every one reads): which chunk of a failed read is bad."""
+    for piece in pieces:
+        try:
+            read(piece)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            return piece, exc
     return None
 
 

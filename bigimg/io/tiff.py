@@ -34,7 +34,7 @@ import zarr
 
 from bigimg.errors import BigimgError, CorruptDataError, IncompleteDataError, TargetExistsError
 from bigimg.io.chunking import TARGET_CHUNK_BYTES, choose_chunks
-from bigimg.io.faults import region_text, write_error
+from bigimg.io.faults import first_failing, region_text, write_error
 from bigimg.io.raw import RawFile
 from bigimg.io.registry import ImageInfo, register
 from bigimg.io.selection import bounding_box
@@ -128,22 +128,18 @@ def _damaged(
     own (read one by one), and that segment's exception."""
     grid = tuple(z.chunks)
     ranges = [range(a // c, -(-b // c)) for (a, b), c in zip(bounds, grid)]
-    failing, cause = None, exc
-    for coords in itertools.product(*ranges):
-        box = [(i * c, min((i + 1) * c, n)) for i, c, n in zip(coords, grid, arr.shape)]
-        try:
-            z[tuple(slice(a, b) for a, b in box)]
-        except MemoryError:
-            raise
-        except Exception as one:
-            failing, cause = (coords, box), one
-            break
-    reason = f"{type(cause).__name__}: {cause}"
-    if failing is None:
+    segments = [
+        (coords, [(i * c, min((i + 1) * c, n)) for i, c, n in zip(coords, grid, arr.shape)])
+        for coords in itertools.product(*ranges)
+    ]
+    found = first_failing(segments, lambda seg: z[tuple(slice(a, b) for a, b in seg[1])])
+    if found is None:
+        reason = f"{type(exc).__name__}: {exc}"
         return CorruptDataError(
             f"{arr.path!r}: array region {region_text(bounds)} cannot be read ({reason})"
-        ), cause
-    coords, box = failing
+        ), exc
+    (coords, box), cause = found
+    reason = f"{type(cause).__name__}: {cause}"
     return CorruptDataError(
         f"{arr.path!r}: {_segment(arr, tif, z, coords)} (array region {region_text(box)}) "
         f"cannot be decoded: the file is damaged ({reason})"

@@ -29,7 +29,7 @@ import numpy as np
 import zarr
 
 from bigimg.errors import CorruptDataError, MissingChunkError
-from bigimg.io.faults import region_text, write_error
+from bigimg.io.faults import first_failing, region_text, write_error
 from bigimg.io.selection import bounding_box
 
 __all__ = ["MISSING_CHUNKS", "ZarrSource", "ZarrTarget", "chunk_keys"]
@@ -67,8 +67,26 @@ def _location(array: zarr.Array) -> str:
     return os.path.join(os.fspath(root), path) if path else os.fspath(root)
 
 
+class _ArrayLike:
+    """``shape``, ``dtype`` and ``ndim`` of the wrapped Zarr array, for dask."""
+
+    array: zarr.Array
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.array.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.array.shape)
+
+
 @dataclass(frozen=True)
-class ZarrSource:
+class ZarrSource(_ArrayLike):
     """A Zarr array read region by region, naming the chunk of any failure.
 
     Parameters
@@ -83,18 +101,6 @@ class ZarrSource:
     array: zarr.Array
     missing: str
     why: str = ""
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.array.shape)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(self.array.dtype)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.array.shape)
 
     @property
     def path(self) -> str:
@@ -138,19 +144,12 @@ class ZarrSource:
     ) -> tuple[CorruptDataError, Exception]:
         """The error naming the first stored chunk of ``bounds`` that fails on
         its own, and that chunk's exception (the cause)."""
-        failing, cause = None, exc
         keys = chunk_keys(self.array, bounds)
         if len(keys) == 1:
-            failing = keys[0]
+            failing, cause = keys[0], exc
         else:
-            for key, region in keys:
-                try:
-                    self.array[tuple(slice(a, b) for a, b in region)]
-                except MemoryError:
-                    raise
-                except Exception as one:
-                    failing, cause = (key, region), one
-                    break
+            found = first_failing(keys, lambda k: self.array[tuple(slice(*b) for b in k[1])])
+            failing, cause = found or (None, exc)
         reason = f"{type(cause).__name__}: {cause}"
         if failing is None:
             error = CorruptDataError(
@@ -167,23 +166,11 @@ class ZarrSource:
 
 
 @dataclass(frozen=True)
-class ZarrTarget:
+class ZarrTarget(_ArrayLike):
     """A Zarr array written region by region (``target[region] = block``),
     naming the store and the chunk of a failed write."""
 
     array: zarr.Array
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.array.shape)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(self.array.dtype)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.array.shape)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         try:
