@@ -49,7 +49,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bigimg._components import BlockLabels, label_block, label_block_mapped
-from bigimg.cluster import compute_keys
+from bigimg.cluster import compute_keys, tile_order
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
 
@@ -160,6 +160,11 @@ class LabelTable:
 def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
     """Steps 1-4 of the module docstring: one pass over the data, then the union."""
     ndim, shape, chunks = image.ndim, image.shape, image.chunks
+    if np.prod([max(c) for c in chunks], dtype=np.float64) >= 2**_SHIFT:
+        raise ValueError(
+            f"label: chunks of {tuple(max(c) for c in chunks)} pixels hold 2**{_SHIFT} "
+            "or more, more local labels than the merge can code; use smaller chunks"
+        )
     blocks = list(product(*(range(len(c)) for c in chunks)))
     ordinal = {b: k for k, b in enumerate(blocks)}
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
@@ -211,9 +216,10 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
     merge = f"label-merge-{token}"
     graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])
     summaries = [(summary_name, *b) for b in blocks]
-    # block by block (a block's summary, then its faces): on a cluster the keys go
-    # in windows of neighbouring blocks, each block labelled about once
-    order = sorted(summaries + faces, key=lambda k: (k[1 : 1 + ndim], len(k), k[-1]))
+    # block by block (a block's summary, then its faces) in Z order: on a cluster the
+    # keys go in windows of compact patches of blocks, each block labelled about once
+    rank = {b: i for i, b in enumerate(tile_order(blocks))}
+    order = sorted(summaries + faces, key=lambda k: (rank[k[1 : 1 + ndim]], len(k), k[-1]))
     values = dict(zip(order, compute_keys(graph, order), strict=True))
     firsts, found = [values[k] for k in summaries], [values[k] for k in faces]
     return _number(blocks, firsts, found)

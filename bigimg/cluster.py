@@ -24,6 +24,7 @@ __all__ = [
     "local_defaults",
     "run_keys",
     "scheduler_address",
+    "tile_order",
 ]
 
 ENV_VAR = "BIGIMG_SCHEDULER"
@@ -123,6 +124,23 @@ def compute_context(
     else:
         with dask.config.set(scheduler="threads", num_workers=threads):
             yield "threads"
+
+
+def tile_order(indices: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """Block indices in Z order (bits of the coordinates interleaved): any run of
+    consecutive indices is a compact patch of blocks, not a strip as wide as
+    the image, so a window of them holds few neighbours' halos at a time."""
+
+    def code(index: tuple[int, ...]) -> int:
+        out, bit, coords = 0, 0, list(index)
+        while any(coords):
+            for c in range(len(coords)):
+                out |= (coords[c] & 1) << bit
+                coords[c] >>= 1
+                bit += 1
+        return out
+
+    return sorted(indices, key=code)
 
 
 #: Tasks a distributed scheduler is given at once by :func:`run_keys`: its

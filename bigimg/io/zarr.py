@@ -26,7 +26,7 @@ import numpy as np
 import zarr
 from dask.base import tokenize
 
-from bigimg.cluster import run_keys
+from bigimg.cluster import run_keys, tile_order
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError, TargetExistsError
 from bigimg.io import ome
 from bigimg.io.chunking import choose_chunks
@@ -378,7 +378,7 @@ def write_chunks(
         chunks=(1,) * array.ndim,
         name=name,
     )
-    keys = [(name, *i) for i in np.ndindex(*array.numblocks) if i not in skip]
+    keys = [(name, *i) for i in tile_order(list(np.ndindex(*array.numblocks))) if i not in skip]
     if not keys:
         return
     graph = writes.__dask_graph__().cull(set(keys))
