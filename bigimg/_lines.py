@@ -13,12 +13,12 @@ bit-identical. Two routes here:
   (scipy then applies its own boundary mode at the true array border).
   Pencils keep about the size of the input's chunks: the other axes are split
   finer as the line gets longer, so memory is bounded by one line times a few
-  chunks, never by the image. Running sums take the first route.
+  chunks, never by the image. Running sums take the first route, unless
+  the window is wider than the line (then its sums read the line whole anyway).
 """
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable, Sequence
 from itertools import product
@@ -31,32 +31,11 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _kernels
-from bigimg._overlap import MODES, extend_indices, sources, take_sources
-from bigimg.io.chunking import TARGET_CHUNK_BYTES
+from bigimg._overlap import MODES, extend_indices, pencil_chunks, sources, take_sources
 
 __all__ = ["carried_uniform", "map_line_passes", "pencil_chunks"]
 
 LinePass = tuple[Callable[..., np.ndarray], int, dict[str, Any]]  # (scipy 1-D func, axis, kw)
-
-
-def pencil_chunks(
-    shape: Sequence[int],
-    chunks: tuple[tuple[int, ...], ...],
-    axis: int,
-    itemsize: int,
-    target_bytes: int = 2 * TARGET_CHUNK_BYTES,
-) -> tuple[int | tuple[int, ...], ...]:
-    """Chunks with ``axis`` whole and the others split so a chunk is about
-    ``target_bytes`` (never finer than one pixel)."""
-    line_bytes = max(1, shape[axis]) * itemsize
-    budget = max(1, target_bytes // line_bytes)  # pixels across the pencil
-    others = [ax for ax in range(len(shape)) if ax != axis]
-    sizes = {ax: max(chunks[ax]) if chunks[ax] else 1 for ax in others}
-    # shrink the largest cross-section axes until the pencil fits the budget
-    while math.prod(sizes.values()) > budget and any(s > 1 for s in sizes.values()):
-        ax = max(sizes, key=sizes.get)  # type: ignore[arg-type]
-        sizes[ax] = max(1, sizes[ax] // 2)
-    return tuple(-1 if ax == axis else sizes[ax] for ax in range(len(shape)))
 
 
 def _run(
@@ -78,7 +57,12 @@ def map_line_passes(
         return image.astype(dtype)
     out = image
     for func, axis, kwargs in passes:
-        if func is ndi.uniform_filter1d and dtype.kind in "fc":
+        if (
+            func is ndi.uniform_filter1d
+            and dtype.kind in "fc"
+            and kwargs["size"] <= out.shape[axis]
+        ):
+            # (a window wider than the line: whole lines, scipy's own extension, below)
             out = carried_uniform(out, axis, dtype=dtype, name=name, **kwargs)
             continue
         pencils = out.rechunk(

@@ -11,10 +11,17 @@ the neighbourhood scipy would see on the whole array.
 
 The graph has one task per output chunk, each depending on the input
 chunks its extended region touches (its neighbours, usually).
+
+A reach longer than the array (a window wider than an axis: sigma 1000 on a
+37-pixel axis, 10**6 iterations of an erosion) is clipped to the array:
+such an axis is taken whole, in one chunk (:func:`whole_axes`), and scipy
+extends it itself by its mode, as it extends the whole array, so neither
+the blocks nor the graph grow with the reach.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +34,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._halo import Depth
+from bigimg.io.chunking import TARGET_CHUNK_BYTES
 
 __all__ = [
     "MODES",
@@ -37,9 +45,11 @@ __all__ = [
     "map_halo",
     "normalize_modes",
     "part_keys",
+    "pencil_chunks",
     "region_task",
     "sources",
     "take_sources",
+    "whole_axes",
     "whole_short_axes",
 ]
 
@@ -289,13 +299,16 @@ def _extent(start: int, stop: int, n: int, before: int, after: int, rule: str) -
     edge *is* the array's edge, so scipy extends it exactly as it extends the
     whole array, pass after pass. Such an edge block keeps at least
     ``before + after + 1`` pixels, so that scipy's extension and its windows
-    read only real pixels of the array; an axis shorter than that is extended
-    here, by the rule, like 'wrap'.
+    read only real pixels of the array. An axis shorter than that window is
+    one chunk (:func:`whole_axes`) gathered as it is, whatever the rule:
+    scipy extends the whole axis itself, however far the window reaches.
     """
     need = before + after + 1
-    if rule == "wrap" or n < need:
-        # an axis shorter than the window is extended here too: scipy's own
-        # extension of so short a line is not always memory-safe (1-D rank filters)
+    if n < need:
+        if (start, stop) != (0, n):
+            raise AssertionError("an axis shorter than the window must be one chunk")
+        return 0, n
+    if rule == "wrap":
         return start - before, stop + after
     lo, hi = max(0, start - before), min(n, stop + after)
     if lo == 0:
@@ -303,6 +316,35 @@ def _extent(start: int, stop: int, n: int, before: int, after: int, rule: str) -
     if hi == n:
         lo = min(lo, max(0, n - need))
     return lo, hi
+
+
+def whole_axes(depth: Depth, shape: Sequence[int]) -> tuple[int, ...]:
+    """The axes shorter than the window ``depth`` reads: each is gathered whole
+    (one chunk, no extension by the engine), whatever the reach."""
+    return tuple(
+        ax for ax, ((before, after), n) in enumerate(zip(depth, shape)) if n < before + after + 1
+    )
+
+
+def pencil_chunks(
+    shape: Sequence[int],
+    chunks: tuple[tuple[int, ...], ...],
+    axes: int | Sequence[int],
+    itemsize: int,
+    target_bytes: int = 2 * TARGET_CHUNK_BYTES,
+) -> tuple[int | tuple[int, ...], ...]:
+    """Chunks with ``axes`` whole (-1) and the others of the largest size in
+    ``chunks``, halved (never below one pixel) until a chunk is about ``target_bytes``."""
+    whole = {axes} if isinstance(axes, int) else set(axes)
+    line_bytes = max(1, math.prod(shape[ax] for ax in whole)) * itemsize
+    budget = max(1, target_bytes // line_bytes)  # pixels across the pencil
+    others = [ax for ax in range(len(shape)) if ax not in whole]
+    sizes = {ax: max(chunks[ax]) if chunks[ax] else 1 for ax in others}
+    # shrink the largest cross-section axes until the pencil fits the budget
+    while math.prod(sizes.values()) > budget and any(s > 1 for s in sizes.values()):
+        ax = max(sizes, key=sizes.get)  # type: ignore[arg-type]
+        sizes[ax] = max(1, sizes[ax] // 2)
+    return tuple(-1 if ax in whole else sizes[ax] for ax in range(len(shape)))
 
 
 def holds(dtype: np.dtype, value: Any) -> bool:
@@ -375,6 +417,8 @@ def region_task(
 ) -> tuple:
     """A task computing ``image[np.ix_(*srcs)]`` (-1 in ``srcs``: ``cval``)
     from the blocks it touches; strip tasks go into ``strips``."""
+    if any(len(src) == 0 for src in srcs):  # an empty region (of an empty array)
+        return (np.empty, tuple(len(src) for src in srcs), image.dtype)
     found = [
         sources(np.asarray(src, np.int64), np.cumsum((0, *chunks)))
         for src, chunks in zip(srcs, image.chunks)
@@ -459,6 +503,27 @@ def map_halo(
     dtype = np.dtype(dtype)
     if first.size == 0:
         return da.zeros(first.shape, dtype=dtype, chunks=first.chunks)
+    whole = whole_axes(depth, first.shape)
+    if any(len(first.chunks[ax]) > 1 for ax in whole):
+        # a window wider than the axis: one chunk along it, the others split so that
+        # a block stays about as large as the input's largest chunk
+        itemsize = max(dtype.itemsize, *(i.dtype.itemsize for i in images))
+        largest = math.prod(max(c) for c in first.chunks) * itemsize
+        target = pencil_chunks(
+            first.shape, first.chunks, whole, itemsize, max(largest, 2 * TARGET_CHUNK_BYTES)
+        )
+        pencils = [image.rechunk(target) for image in images]
+        out = map_halo(
+            func,
+            *pencils,
+            depth=depth,
+            boundary=boundary,
+            cval=cval,
+            dtype=dtype,
+            name=name,
+            token=token,
+        )
+        return out.rechunk(first.chunks)
     plans = [_plan_axis(c, d, b) for c, d, b in zip(first.chunks, depth, boundary)]
     identity = token if token is not None else func
     out_name = (

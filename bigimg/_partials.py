@@ -21,6 +21,10 @@ The statistics (names of :data:`STATS`):
     extreme values (input dtype, NaN propagates like ``numpy.min``) and
     their global raster (C-order) index; ties go to the smallest index,
     like ``numpy.argmin``.
+``fmin``, ``argfmin``
+    the minimum skipping NaN (NaN only where every value is NaN, like
+    ``numpy.fmin``) and its position: scipy's minimum over a sequence of
+    labels, which sorts the values (NaN last) and takes each label's first.
 ``bbox``
     ``bbox_lo`` / ``bbox_hi``: (k, ndim) int64, first and one-past-last
     coordinate along each axis.
@@ -60,6 +64,8 @@ STATS = frozenset(
         "max",
         "argmin",
         "argmax",
+        "fmin",
+        "argfmin",
         "bbox",
         "coord_sum",
         "wcoord_sum",
@@ -70,7 +76,7 @@ STATS = frozenset(
 )
 
 #: statistics a statistic needs computed alongside it
-_NEEDS = {"m2": {"count", "sum"}, "argmin": {"min"}, "argmax": {"max"}}
+_NEEDS = {"m2": {"count", "sum"}, "argmin": {"min"}, "argmax": {"max"}, "argfmin": {"fmin"}}
 
 _ADD = ("count", "sum", "coord_sum", "wcoord_sum", "hist")
 
@@ -282,24 +288,34 @@ def _extreme(
     offset: tuple[int, ...],
     full: tuple[int, ...],
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-bin min or max (NaN propagates) and the first raster index holding it."""
-    ufunc = np.minimum if which == "min" else np.maximum
+    """Per-bin min, max (NaN propagates) or fmin (NaN skipped unless all NaN)
+    and the first raster index holding it."""
+    skip = which == "fmin" and x.dtype.kind == "f"
+    low = which != "max"
+    nan = np.isnan(x) if skip else None
     if bins.index is None:
-        value = x.min() if which == "min" else x.max()
-        pos = None
-        if positions:
-            local = np.array([np.argmin(x) if which == "min" else np.argmax(x)])
-            pos = _global_raster(local, shape, offset, full)[bins.keep]
+        if skip and not nan.all():  # type: ignore[union-attr]
+            value = np.nanmin(x)
+            local = np.array([np.argmax(x == value)])
+        else:
+            value = x.min() if low else x.max()
+            local = np.array([np.argmin(x) if low else np.argmax(x)])
+        pos = _global_raster(local, shape, offset, full)[bins.keep] if positions else None
         return np.array([value], x.dtype)[bins.keep], pos
     if x.dtype == bool:
-        fill = which == "min"
+        fill = low
     elif x.dtype.kind == "f":
-        fill = np.inf if which == "min" else -np.inf
+        fill = np.inf if low else -np.inf
     else:
         info = np.iinfo(x.dtype)
-        fill = info.max if which == "min" else info.min
+        fill = info.max if low else info.min
     values = np.full(bins.nbins, fill, x.dtype)
+    ufunc = np.fmin if skip else np.minimum if low else np.maximum
     ufunc.at(values, bins.index, x)
+    if skip:  # bins of NaN only: NaN
+        some = np.zeros(bins.nbins, bool)
+        some[bins.index[~nan]] = True  # type: ignore[operator]
+        values[~some] = np.nan
     pos = None
     if positions:
         target = values[bins.index]
@@ -428,7 +444,7 @@ def block_partial(
         means[bins.keep] = sums_as_float(out["sum"], plan.value_dtype) / out["count"]
         np.subtract(xf, means[0] if bins.index is None else means[bins.index], out=buf)
         out["m2"] = bins.bincount(np.multiply(buf, buf, out=buf))
-    for which in ("min", "max"):
+    for which in ("min", "max", "fmin"):
         if x is not None and which in stats:
             arg = "arg" + which
             out[which], pos = _extreme(bins, x, which, arg in stats, shape, offset, plan.shape)
@@ -482,7 +498,7 @@ def empty_partial(plan: Plan) -> Partial:
             stats["sum"] = np.zeros(0, np.float64 if vdt.kind in "fc" else np.int64)
         if "m2" in s:
             stats["m2"] = np.zeros(0)
-        for which in ("min", "max"):
+        for which in ("min", "max", "fmin"):
             if which in s:
                 stats[which] = np.zeros(0, vdt)
             if "arg" + which in s:
@@ -509,10 +525,11 @@ def empty_partial(plan: Plan) -> Partial:
 def _pick(
     values: np.ndarray, pos: np.ndarray, group: np.ndarray, starts: np.ndarray, which: str
 ) -> np.ndarray:
-    """Row of each group with the extreme value (NaN first), ties to the smallest pos."""
+    """Row of each group with the extreme value (NaN first; for fmin last), ties
+    to the smallest pos."""
     isnan = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), bool)
-    if which == "min":
-        order = np.lexsort((pos, values, ~isnan, group))
+    if which != "max":
+        order = np.lexsort((pos, values, isnan if which == "fmin" else ~isnan, group))
         return order[starts]
     order = np.lexsort((-pos, values, isnan, group))
     return order[np.append(starts[1:], len(group)) - 1]
@@ -559,7 +576,7 @@ def combine(parts: list[Partial], plan: Plan) -> Partial:
             out[name] = np.minimum.reduceat(values[order], starts, axis=0)
         elif name == "bbox_hi":
             out[name] = np.maximum.reduceat(values[order], starts, axis=0)
-    for which in ("min", "max"):
+    for which in ("min", "max", "fmin"):
         if which not in cat:
             continue
         arg = "arg" + which
@@ -567,7 +584,7 @@ def combine(parts: list[Partial], plan: Plan) -> Partial:
             rows = _pick(cat[which], cat[arg], group, starts, which)
             out[which], out[arg] = cat[which][rows], cat[arg][rows]
         else:
-            ufunc = np.minimum if which == "min" else np.maximum
+            ufunc = {"min": np.minimum, "max": np.maximum, "fmin": np.fmin}[which]
             out[which] = ufunc.reduceat(cat[which][order], starts)
     if "m2" in cat:
         count = cat["count"].astype(np.float64)

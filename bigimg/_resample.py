@@ -222,7 +222,12 @@ def coefficients(image: da.Array, spline: Spline, axes: tuple[int, ...]) -> tupl
     padded = image
     if npad:
         width = [(npad, npad) if ax in axes else (0, 0) for ax in range(image.ndim)]
-        if mode == "nearest":
+        if image.size == 0:  # dask pads no empty array; the padding is all there is
+            value = np.pad(np.zeros(1, image.dtype), 1, constant_values=cval)[0]
+            shape = tuple(n + a + b for n, (a, b) in zip(image.shape, width))
+            chunks = tuple(max(1, c) for c in image.chunksize)
+            padded = da.full(shape, value, dtype=image.dtype, chunks=chunks)
+        elif mode == "nearest":
             padded = da.pad(image, width, mode="edge")
         else:
             # the value numpy's pad writes into this dtype (scipy pads with numpy)
@@ -270,6 +275,20 @@ def region(low: float, high: float, n: int, order: int, mode: str) -> tuple[int,
             start, stop = min(start, max(0, 2 * n - hi - 1)), n
         return start, stop
     return 0, n
+
+
+def _widened(values: da.Array, axes: tuple[int, ...], order: int) -> da.Array:
+    """``values`` with chunks narrower than the spline's support merged (to
+    16 pixels, or the axis) along ``axes``: each output chunk's task then
+    gathers a few blocks per axis, not ``order + 2`` of them (3**5 blocks for
+    a 5-D array of one-pixel chunks), whatever the input's chunking."""
+    support = order + 2
+    target = {
+        ax: min(values.shape[ax], max(16, 2 * support))
+        for ax in axes
+        if values.shape[ax] and min(values.chunks[ax]) < support
+    }
+    return values.rechunk(target) if target else values
 
 
 def _interpolate(
@@ -340,6 +359,7 @@ def resample(
     """
     dtype = np.dtype(dtype)
     values, npad = coefficients(image, spline, mapping.axes)
+    values = _widened(values, mapping.axes, spline.order)
     order, mode = spline.order, spline.mode
     lengths = tuple(values.shape[ax] for ax in mapping.axes)
     token = tokenize(

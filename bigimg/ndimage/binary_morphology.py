@@ -31,7 +31,7 @@ from bigimg import _halo
 from bigimg._local import LocalOp, Tracer, apply
 from bigimg._overlap import call_inside, whole_short_axes
 from bigimg.ndimage._inputs import as_input, check_output, scipy_dry_run
-from bigimg.ndimage.binary_windows import iterated, reflected
+from bigimg.ndimage.binary_windows import iterated, reflected, repeat
 from bigimg.ndimage.binary_windows import window as window_of
 from bigimg.ndimage.morphology import check_origin, kernel_depth
 
@@ -223,19 +223,29 @@ def run_binary(
     computed as scipy defines it: one iteration, then ``iterations - 1``
     brute-force ones with the mask cast to int8, which is how that path reads
     the mask after its first iteration. bigimg's blocks have such an axis only
-    when the array has it.
+    when the array has it. scipy's brute-force path (``brute_force``, or the
+    centre unset) repeats one iteration: here it stops at a fixed point.
     """
     if mask is None and func in (ndi.binary_erosion, ndi.binary_dilation):
         return iterated(func is ndi.binary_dilation, x, iterations, **kwargs)
     short = guard is not None and any(n < s for n, s in zip(x.shape, guard))
-    if not short or iterations == 1:
+    if iterations == 1 or (guard is not None and not short):
         return func(x, iterations=iterations, mask=mask, **kwargs)
     first = func(x, iterations=1, mask=mask, **kwargs)
-    if mask is not None:
+    if mask is not None and guard is not None:
         with np.errstate(invalid="ignore", over="ignore"):
             mask = np.asarray(mask).astype(np.int8) != 0
-    later = {**kwargs, "brute_force": True}
-    return func(first, iterations=iterations - 1, mask=mask, **later)
+    return _until_fixed(func, first, iterations - 1, mask, kwargs)
+
+
+def _until_fixed(
+    func: Callable[..., Any], x: np.ndarray, iterations: int, mask: Any, kwargs: dict[str, Any]
+) -> np.ndarray:
+    """scipy's brute-force loop: ``func`` with one iteration, ``iterations``
+    times with the same mask, cut short at a fixed point or a cycle
+    (:func:`~bigimg.ndimage.binary_windows.repeat`; scipy runs every
+    iteration, which a count of 10**9 makes endless)."""
+    return repeat(lambda y: func(y, iterations=1, mask=mask, **kwargs), x != 0, iterations)
 
 
 def _binary_block(

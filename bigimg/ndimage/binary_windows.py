@@ -11,14 +11,16 @@ offsets (a box, whatever its origin) is applied axis by axis.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from bigimg import _halo
 
-__all__ = ["iterated", "reflected", "window"]
+__all__ = ["iterated", "reflected", "repeat", "window"]
 
 
 def window(structure: np.ndarray, origin: tuple[int, ...], ndim: int, axes: Any) -> np.ndarray:
@@ -50,10 +52,11 @@ def iterated(
     """scipy's unmasked binary erosion or dilation, ``iterations`` times, by whole-array logic.
 
     ``iterations`` repeat one pass (``brute_force`` changes scipy's speed, not
-    its result). A product window is applied axis by axis: AND (OR) over a
-    product is the AND (OR) of ANDs (ORs), and a pixel outside the array along
-    one axis has only border values in its line along any other axis, so the
-    border stays ``border_value`` between the axes too.
+    its result), the loop cut short where it enters a cycle (:func:`repeat`).
+    A product window is applied axis by axis: AND (OR) over a product is the
+    AND (OR) of ANDs (ORs), and a pixel outside the array along one axis has
+    only border values in its line along any other axis, so the border stays
+    ``border_value`` between the axes too.
 
     Examples
     --------
@@ -67,11 +70,31 @@ def iterated(
     axes_t = _halo.normalize_axes(axes, x.ndim)
     effective = reflected(structure, origin) if dilate else (structure, origin)
     passes = _by_axis(window(*effective, x.ndim, axes_t))
-    current = x != 0
-    for _ in range(iterations):
+
+    def step(current: np.ndarray) -> np.ndarray:
         for steps in passes:
             current = _shifted_logic(current, steps, dilate, bool(border_value))
-    return current
+        return current
+
+    return repeat(step, x != 0, iterations)
+
+
+def repeat(step: Callable[[np.ndarray], np.ndarray], x: np.ndarray, times: int) -> np.ndarray:
+    """``step`` applied ``times`` times to the boolean image ``x``, in as many
+    steps as it takes to enter a cycle: a fixed point ends the loop, and a
+    state seen before (an erosion whose structure misses its centre may
+    oscillate) repeats with its period, so only the remainder is run. So a
+    count of 10**9 costs what the steps that change something cost."""
+    seen: dict[bytes, int] = {}
+    for i in range(times):
+        key = hashlib.blake2b(np.packbits(x).tobytes(), digest_size=16).digest()
+        if key in seen:
+            for _ in range((times - i) % (i - seen[key])):
+                x = step(x)
+            return x
+        seen[key] = i
+        x = step(x)
+    return x
 
 
 def _by_axis(window: np.ndarray) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ axis at a time, in the chunks themselves (:mod:`bigimg._prefilter`): exact too.
 from __future__ import annotations
 
 import dataclasses
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -83,8 +84,8 @@ def _chunks(output_chunks: Any, shape: tuple[int, ...], like: da.Array, dtype: n
         return normalize_chunks(output_chunks, shape, dtype=dtype)
     if shape == like.shape:
         return like.chunks
-    if len(shape) == like.ndim:
-        return normalize_chunks(like.chunksize, shape)
+    if len(shape) == like.ndim:  # (an empty input's chunk size 0 stands for any size)
+        return normalize_chunks(tuple(max(1, c) for c in like.chunksize), shape)
     return normalize_chunks("auto", shape, dtype=dtype)
 
 
@@ -117,6 +118,7 @@ def _transform(
     name: str,
     coordinates: da.Array | None = None,
 ) -> da.Array:
+    _check_empty(image, mapping.axes, spline, output_shape)
     chunks = (
         coordinates.chunks[1:]
         if coordinates is not None
@@ -148,6 +150,30 @@ def _transform(
         name=name,
         coordinates=coordinates,
     )
+
+
+def _check_empty(
+    image: da.Array, axes: Sequence[int], spline: Spline, output_shape: Sequence[int]
+) -> None:
+    """An input empty along an interpolated axis has no value to interpolate:
+    scipy refuses it in mode 'nearest' with a prefilter (numpy's pad cannot
+    extend it), gives ``cval`` in the constant modes, and in the other modes
+    returns whatever memory lies past the array (undefined). bigimg refuses
+    that last case too, unless the output is empty as well."""
+    empty = [ax for ax in axes if image.shape[ax] == 0]
+    if not empty:
+        return
+    if spline.mode == "nearest" and spline.order > 1 and spline.prefilter:
+        raise ValueError(
+            f"input has length 0 along axis {empty[0]}: mode='nearest' cannot extend an "
+            "empty axis for the spline prefilter (scipy refuses it too)"
+        )
+    if math.prod(output_shape) and spline.mode not in ("constant", "grid-constant"):
+        raise ValueError(
+            f"input has length 0 along axis {empty[0]}: mode={spline.mode!r} has no value "
+            "to extend it with, only the constant modes can fill a non-empty output "
+            "(scipy reads memory past the array)"
+        )
 
 
 def affine_transform(

@@ -36,7 +36,11 @@ def label(input: Any, structure: Any = None, output: Any = None) -> tuple[da.Arr
         (default: faces only, ``generate_binary_structure(ndim, 1)``).
     output : dtype, optional
         Of the label image (default scipy's: int32, or intp for arrays of
-        2**31 - 2 pixels or more). An output array is not accepted.
+        2**31 - 2 pixels or more, so the count always fits the default; ids
+        are counted in int64 throughout). An output array is not accepted.
+        A dtype too narrow for the number of objects raises ValueError
+        ("insufficient bit-depth", scipy's RuntimeError) when ``label`` is
+        called.
 
     Returns
     -------
@@ -73,7 +77,9 @@ def label(input: Any, structure: Any = None, output: Any = None) -> tuple[da.Arr
     table = _labels.merge_labels(image, structure)
     if table.count > np.iinfo(dtype).max:
         raise ValueError(
-            f"output={dtype}: {table.count} labels do not fit; use a wider integer dtype"
+            f"output={dtype}: insufficient bit-depth in requested output type: "
+            f"{table.count} labels do not fit (at most {np.iinfo(dtype).max}); "
+            "use a wider integer dtype"
         )
     return _labels.relabelled(image, structure, table, dtype), table.count
 

@@ -35,9 +35,15 @@ Where scipy is ambiguous or inconsistent, bigimg picks one rule:
   is refused for integer labels (scipy silently truncates it in some
   functions and refuses it in others). Complex input or labels, and 0-d
   arrays, are refused.
-* **NaN values**: minima and maxima propagate NaN like ``numpy.min``, and the
-  position of a NaN extreme is its first NaN (scipy's sequence path skips NaN
-  in ``minimum``).
+* **Empty input** with labels and a sequence ``index`` raises ValueError
+  (scipy's, for integer labels; scipy fails on float and boolean labels
+  with IndexError or TypeError, or returns an empty result for an empty
+  index).
+* **NaN values** as scipy: a maximum with NaN is NaN; a minimum is NaN for a
+  scalar or None ``index`` and skips NaN for a sequence (scipy sorts the
+  values, NaN last, and takes each label's first), NaN only where all
+  values are. The position of a NaN extreme is its first NaN (where scipy,
+  for a scalar or None ``index``, fails with IndexError).
 * ``median`` and ``labeled_comprehension`` are not decomposable: they hold the
   pixels of the requested labels (with ``index=None`` all labelled pixels) in
   memory, in one task. ``labeled_comprehension`` passes each label's values
@@ -145,7 +151,19 @@ def _scalar_sum(red: Reduction, dtype: np.dtype) -> Any:
 
 def _run(input: Any, labels: Any, index: Any, stats: set[str], **kwargs: Any) -> Reduction:
     image, lab = prepare(input, labels)
+    check_empty(image, lab, index)
     return reduce_labels(image, lab, index, stats, **kwargs)
+
+
+def check_empty(image: da.Array, labels: da.Array | None, index: Any) -> None:
+    """scipy measures a sequence ``index`` by first taking the labels' minimum,
+    which an empty array has not: ValueError, as scipy (whose float and
+    boolean labels fail there with IndexError or TypeError instead)."""
+    if image.size == 0 and labels is not None and index is not None and not np.isscalar(index):
+        raise ValueError(
+            f"input and labels are empty (shape {image.shape}): a sequence index cannot be "
+            "measured (zero-size array to reduction operation minimum which has no identity)"
+        )
 
 
 def _quiet_divide(a: Any, b: Any) -> Any:
@@ -292,10 +310,16 @@ def standard_deviation(input: Any, labels: Any = None, index: Any = None) -> Any
 # ---------------------------------------------------------------- extremes
 
 
+def _stat(which: str, scalar: bool) -> str:
+    """The engine's statistic for scipy's ``which`` ("min" or "max", with or
+    without "arg"): over a sequence of labels scipy's minimum skips NaN."""
+    return which if scalar or not which.endswith("min") else which.replace("min", "fmin")
+
+
 def _extreme(red: Reduction, image: da.Array, scalar: bool, which: str) -> Any:
     if scalar:
         _missing_scalar(red, "minimum" if which == "min" else "maximum")
-    result = red.take(which, fill=0)
+    result = red.take(_stat(which, scalar), fill=0)
     return result[()] if scalar else result
 
 
@@ -336,7 +360,7 @@ def maximum(input: Any, labels: Any = None, index: Any = None) -> Any:
 def _position(red: Reduction, image: da.Array, scalar: bool, which: str) -> Any:
     if scalar:
         _missing_scalar(red, "minimum" if which == "min" else "maximum")
-    raster = red.take("arg" + which, fill=0)
+    raster = red.take(_stat("arg" + which, scalar), fill=0)
     return _positions(raster[()] if scalar else raster, image.shape, scalar)
 
 
@@ -395,10 +419,10 @@ def _extrema(red: Reduction, image: da.Array, scalar: bool) -> tuple:
         _missing_scalar(red, "minimum")
     out = []
     for which in ("min", "max"):
-        values = red.take(which, fill=0)
+        values = red.take(_stat(which, scalar), fill=0)
         out.append(values[()] if scalar else values)
     for which in ("argmin", "argmax"):
-        raster = red.take(which, fill=0)
+        raster = red.take(_stat(which, scalar), fill=0)
         out.append(_positions(raster[()] if scalar else raster, image.shape, scalar))
     return tuple(out)
 
@@ -690,7 +714,9 @@ def measure(
     if unknown or not names:
         raise ValueError(f"statistics={statistics!r}: choose from {', '.join(MEASURES)}")
     image, lab = prepare(input, labels)
-    stats = frozenset().union(*(MEASURES[n][0] for n in names))
-    red = reduce_labels(image, lab, index, stats)
+    check_empty(image, lab, index)
     scalar = _is_scalar(labels, index)
+    needed = frozenset().union(*(MEASURES[n][0] for n in names))
+    stats = {_stat(name, scalar) for name in needed}
+    red = reduce_labels(image, lab, index, stats)
     return {n: MEASURES[n][1](red, image, scalar) for n in names}

@@ -8,6 +8,13 @@ the block holds the sum of their reaches (opening, closing, top-hats) or the
 larger one (gradient, Laplace), and scipy's own function runs on it
 (:func:`bigimg._overlap.call_inside`), so results are scipy's for every
 chunking and mode.
+
+Grey morphology of a floating-point image with a box window (``size``, or a
+footprint of ones, no ``structure``) is scipy's separable minimum and
+maximum, which run on whole lines (:mod:`bigimg.ndimage.rank_filters`
+explains why NaN needs it): the operation is composed of
+:func:`~bigimg.ndimage.minimum_filter` and
+:func:`~bigimg.ndimage.maximum_filter` and scipy's own arithmetic between them.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from bigimg import _halo
 from bigimg._local import LocalOp, apply
 from bigimg._overlap import call_inside, whole_short_axes
 from bigimg.ndimage._inputs import as_input, check_output, per_axis
-from bigimg.ndimage.rank_filters import plan_window
+from bigimg.ndimage.rank_filters import maximum_filter, minimum_filter, plan_window
 
 __all__ = [
     "black_tophat",
@@ -125,6 +132,9 @@ def _grey(
         structure=structure,
         output=check_output(output),
     )
+    box = structure is None and (footprint is None or np.asarray(footprint).all())
+    if box and image.dtype.kind == "f":
+        return _grey_box(name, image, shape, origins, mode, cval, axes, np.dtype(dtype))
     erosion = kernel_depth(shape, origins, image.ndim, axes_t, "origin")
     depth = {
         "erosion": erosion,
@@ -136,6 +146,46 @@ def _grey(
     func = functools.partial(call_inside, func=scipy_func, kwargs=kwargs)
     op = LocalOp(name, func, depth, tuple(rules), 0, np.dtype(dtype), (name, kwargs))
     return apply(op, image)
+
+
+def _grey_box(
+    name: str,
+    image: Any,
+    shape: tuple[int, ...],
+    origins: tuple[int, ...],
+    mode: Any,
+    cval: Any,
+    axes: Any,
+    dtype: np.dtype,
+) -> Any:
+    """A grey operation with a box window as scipy computes it: separable minimum
+    (erosion) and maximum (dilation, origin mirrored) filters, combined by
+    scipy's arithmetic; ``dtype`` is scipy's result dtype (from its dry run)."""
+    # scipy's dilation reflects the window: origin -o, one less along even lengths
+    mirrored = tuple(-o - (0 if n & 1 else 1) for o, n in zip(origins, shape))
+
+    def erode(x: Any, out: Any = None) -> Any:
+        return minimum_filter(x, shape, None, out, mode, cval, origins, axes=axes)
+
+    def dilate(x: Any, out: Any = None) -> Any:
+        return maximum_filter(x, shape, None, out, mode, cval, mirrored, axes=axes)
+
+    if name == "grey_erosion":
+        return erode(image, dtype)
+    if name == "grey_dilation":
+        return dilate(image, dtype)
+    if name == "grey_opening":
+        return dilate(erode(image), dtype)
+    if name == "grey_closing":
+        return erode(dilate(image), dtype)
+    if name == "white_tophat":
+        return (image - dilate(erode(image), dtype)).astype(dtype)
+    if name == "black_tophat":
+        return (erode(dilate(image), dtype) - image).astype(dtype)
+    if name == "morphological_gradient":
+        return (dilate(image) - erode(image)).astype(dtype)
+    # morphological_laplace: scipy adds and subtracts in place, in the input's dtype
+    return ((dilate(image) + erode(image) - image) - image).astype(dtype)
 
 
 def grey_erosion(

@@ -2,6 +2,13 @@
 
 Built like :mod:`bigimg.ndimage.filters`: reach from the footprint, scipy on
 the halo-extended block, scipy's 1-D passes for separable minimum / maximum.
+
+Separable minima and maxima of floating-point images run on whole lines
+(:class:`~bigimg._local.LineOp`): scipy's 1-D minimum / maximum keeps a
+queue of candidates along the line, and with NaN (every comparison false)
+what it holds depends on the line's whole history, so no halo gives scipy's
+result (a NaN can change outputs three windows further on). Integers have
+no NaN: their passes run on halos.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from bigimg import _halo, _kernels
+from bigimg._local import LineOp, apply
 from bigimg._overlap import normalize_modes
 from bigimg.ndimage._inputs import as_input, check_output, per_axis, scipy_dry_run
 from bigimg.ndimage.filters import (
@@ -138,6 +146,9 @@ def _min_max_1d(name: str, scipy_func: Callable[..., Any]) -> Callable[..., Any]
         image, kwargs, dtype, depth, rules = plan_1d(
             input, scipy_func, axis, output, mode, cval, reach, size=n, origin=origin
         )
+        if image.dtype.kind == "f":
+            params = dict(size=n, mode=mode, cval=cval, origin=origin)
+            return _on_lines(image, name, [(scipy_func, kwargs["axis"], params)], dtype)
         return single_pass(image, name, scipy_func, depth, rules, cval, dtype, **kwargs)
 
     filt.__name__ = filt.__qualname__ = name
@@ -189,6 +200,8 @@ def _min_max(
                 for ax, s, o, m in zip(axes_t, fp.shape, origins, modes)
                 if s > 1
             ]
+            if image.dtype.kind == "f":
+                return _on_lines(image, name, passes, dtype)
             return separable(image, name, passes, depth, rules, cval, dtype)
         fill = input_cval(image, cval)
         return single_pass(image, name, scipy_func, depth, rules, fill, dtype, **kwargs)
@@ -209,6 +222,12 @@ def _min_max(
 
 minimum_filter = _min_max("minimum_filter", ndi.minimum_filter, ndi.minimum_filter1d)
 maximum_filter = _min_max("maximum_filter", ndi.maximum_filter, ndi.maximum_filter1d)
+
+
+def _on_lines(image: Any, name: str, passes: list[Any], dtype: np.dtype) -> Any:
+    """scipy's 1-D minimum / maximum passes of a float image, on whole lines
+    (see the module doc)."""
+    return apply(LineOp(name, tuple(passes), np.dtype(dtype)), image)
 
 
 # --- rank, median, percentile, generic ---------------------------------------------------------
@@ -247,6 +266,9 @@ def _windowed(
     depth = _nd_depth(image.ndim, axes_t, fp.shape, origin)
     call: Any = Positional(scipy_func, args)
     if name in _RANKS:
+        extreme = _as_extreme(image, fp, axes_t, origin, mode, cval, _RANKS[name], args, dtype)
+        if extreme is not None:
+            return extreme
         fill = _rank_fill(image, fp, origin, _RANKS[name], args[0] if args else 0, cval)
         if isinstance(mode, str):
             placed, origins = _halo.place(
@@ -260,6 +282,39 @@ def _windowed(
 
 
 _RANKS = {"rank_filter": "rank", "median_filter": "median", "percentile_filter": "percentile"}
+
+
+def _as_extreme(
+    image: Any,
+    fp: np.ndarray,
+    axes_t: Sequence[int],
+    origin: Any,
+    mode: Any,
+    cval: Any,
+    operation: str,
+    args: tuple[Any, ...],
+    dtype: np.dtype,
+) -> Any:
+    """A rank filter of a float image that scipy runs as its separable minimum
+    or maximum (the first or last rank of a full footprint), on whole lines
+    like :func:`minimum_filter`; None otherwise."""
+    size = int(fp.sum())
+    rank = _rank_index(operation, args[0] if args else 0, size)
+    if image.dtype.kind != "f" or not fp.all() or rank not in (0, size - 1) or size == 1:
+        return None
+    placed, origins = _halo.place(
+        fp.shape, per_axis(origin, len(axes_t), "origin"), image.ndim, axes_t
+    )
+    modes = ["reflect"] * image.ndim  # (the axes not filtered have length 1: no pass)
+    for ax, m in zip(axes_t, per_axis(mode, len(axes_t), "mode")):
+        modes[ax] = m
+    func = ndi.minimum_filter1d if rank == 0 else ndi.maximum_filter1d
+    passes = [
+        (func, ax, dict(size=int(s), mode=modes[ax], cval=cval, origin=int(o)))
+        for ax, (s, o) in enumerate(zip(placed, origins))
+        if s > 1
+    ]
+    return _on_lines(image, func.__name__.replace("1d", ""), passes, dtype)
 
 
 def _rank_index(operation: str, rank: Any, size: int) -> int:
@@ -288,6 +343,14 @@ class _Select:
         self.__name__ = scipy_call.__name__
 
     def __call__(self, block: np.ndarray, **kwargs: Any) -> Any:
+        if block.ndim == 1 and (
+            len(self.footprint) > len(block) or (len(block) == 1 and kwargs["mode"] == "mirror")
+        ):
+            # scipy's 1-D rank code reads outside so short a line (undefined results):
+            # its N-D code on the line as a 1 x n image, which extends it by the mode
+            row = {**kwargs, "size": None, "footprint": self.footprint[None], "axes": None}
+            row["origin"] = [0, *self.origins]
+            return self.scipy_call(block[None], **row)[0]
         out = _kernels.rank_filter(
             block, self.rank, self.footprint, kwargs["mode"], kwargs["cval"], self.origins
         )

@@ -50,9 +50,12 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
         Columns ``label``, ``area`` (pixel count), ``bbox_min_<axis>`` /
         ``bbox_max_<axis>`` (start and exclusive stop, like slices),
         ``centroid_<axis>`` (mean coordinate) and, with ``image``,
-        ``intensity_sum`` (numpy's sum dtype), ``intensity_mean``,
-        ``intensity_min``, ``intensity_max`` (the image's dtype) and
-        ``intensity_std`` (population standard deviation).
+        ``intensity_sum`` (numpy's sum dtype; float64 for float images),
+        ``intensity_mean``, ``intensity_min``, ``intensity_max`` (the image's
+        dtype) and ``intensity_std`` (population standard deviation): each
+        equal to the scipy.ndimage measurement over the sequence of labels
+        (so NaN makes the maximum, mean and sum NaN, while the minimum skips
+        it unless every value is NaN).
 
     Examples
     --------
@@ -75,7 +78,7 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
         assert lab is not None
     stats = {"count", "bbox", "coord_sum"}
     if values is not None:
-        stats |= {"sum", "m2", "min", "max"}
+        stats |= {"sum", "m2", "fmin", "max"}
     if index is None:
         root = reduce_regions(values, lab, stats, Regions(low=1))
         rows = np.arange(len(root.keys))
@@ -113,7 +116,7 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
             else:
                 table["intensity_sum"] = sums.view(np.zeros(1, values.dtype).sum().dtype)
             table["intensity_mean"] = total / count
-            table["intensity_min"] = column("min", 0)
+            table["intensity_min"] = column("fmin", 0)
             table["intensity_max"] = column("max", 0)
             table["intensity_std"] = np.sqrt(column("m2", np.nan) / count)
     return table
@@ -196,6 +199,10 @@ def write_table(
     return target
 
 
+#: find_objects refuses a list longer than this that would be mostly None
+MAX_EMPTY_ENTRIES = 2**24
+
+
 def find_objects(input: Any, max_label: int = 0) -> list[tuple[slice, ...] | None]:
     """Bounding box of every label, as ``scipy.ndimage.find_objects``.
 
@@ -211,6 +218,14 @@ def find_objects(input: Any, max_label: int = 0) -> list[tuple[slice, ...] | Non
     list of tuple of slice or None
         Entry ``l - 1`` is label ``l``'s box (one slice per axis), None if
         ``l`` is absent.
+
+    Raises
+    ------
+    ValueError
+        When the list would have more than ``2**24`` entries and more than 16
+        per label present (a label id like ``2**31 - 1`` on a few objects:
+        scipy would allocate 16 GiB of None), and, as scipy, for an empty
+        input without ``max_label``.
 
     Examples
     --------
@@ -231,9 +246,22 @@ def find_objects(input: Any, max_label: int = 0) -> list[tuple[slice, ...] | Non
     if lab.ndim == 0:
         raise ValueError("input must have at least one dimension")
     max_label = int(max_label)
+    if lab.size == 0 and max_label < 1:
+        raise ValueError(
+            f"input is empty (shape {lab.shape}) and max_label={max_label}: there is no "
+            "largest label to count to (scipy: zero-size array to reduction operation "
+            "maximum which has no identity); pass max_label"
+        )
     regions = Regions(low=1, high=max_label if max_label >= 1 else None)
     root = reduce_regions(None, lab, {"bbox"}, regions)
     n = max_label if max_label >= 1 else (int(root.keys[-1]) if len(root.keys) else 0)
+    if n > MAX_EMPTY_ENTRIES and n > 16 * len(root.keys):
+        what = f"max_label={max_label}" if max_label >= 1 else f"the largest label, {n},"
+        raise ValueError(
+            f"find_objects: {what} asks for a list of {n} entries for {len(root.keys)} "
+            f"labels present (about {8 * n / 2**30:.1f} GiB, nearly all None); use "
+            "region_table (one row per label present) or relabel_sequential first"
+        )
     lo, hi = root.stats["bbox_lo"], root.stats["bbox_hi"]
     per_axis = [list(map(slice, lo[:, ax].tolist(), hi[:, ax].tolist())) for ax in range(lab.ndim)]
     boxes: list[tuple[slice, ...] | None] = list(zip(*per_axis))  # tuples built in C
