@@ -24,6 +24,7 @@ import numpy as np
 from bigimg._arguments import check_flag, check_int, check_real, check_reals, is_int
 from bigimg.datasets import _mix
 from bigimg.errors import TargetExistsError
+from bigimg.io.faults import write_error
 from bigimg.ndimage._inputs import as_dask
 from bigimg.pyramid import _METHODS, downsample
 
@@ -174,6 +175,10 @@ def _write(fig: Any, path: Path, overwrite: bool) -> Path:
             except OSError:  # a file system without hard links: exclusive create
                 with open(path, "xb") as f:
                     f.write(buffer.getvalue())
+    except OSError as exc:  # a full disk: name the picture, keep errno
+        if isinstance(exc, FileExistsError):  # TargetExistsError too
+            raise
+        raise write_error(f"cannot write the picture {str(path)!r}", exc, partial) from exc
     finally:
         partial.unlink(missing_ok=True)
     return path

@@ -26,7 +26,7 @@ up as an extra worker process and fails the run.
 
 Usage::
 
-    python scripts/scale_memory.py                          # 20480^2 and 40960^2 (~10 min)
+    python scripts/scale_memory.py                          # 20480^2 and 40960^2 (~8 min)
     python scripts/scale_memory.py --sizes 5120 10240 --memory-limit 512MiB   # ~1 min
 
 Prints a table and, last, one JSON line with the figures. Exit status 1 if a

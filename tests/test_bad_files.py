@@ -544,3 +544,18 @@ def test_journal_line_cut_short_is_never_extended(tmp_path: Path) -> None:
     assert journal.done(target) == set(np.ndindex(2, 2))
     assert journal.log(target).read_text().startswith("0,0;\n1\n")
     np.testing.assert_array_equal(bigimg.open(target).compute(), array.compute())
+
+
+def test_table_and_picture_on_a_full_disk_name_the_file(small_disk: SmallDisk) -> None:
+    """Small outputs fail like chunks: WriteError naming the file, nothing left behind."""
+    from bigimg.ndimage.regions import write_table
+    from bigimg.preview import save_image
+
+    table = {"label": np.arange(200_000), "area": np.arange(200_000) * 1.5}  # ~3 MB of CSV
+    picture = np.random.default_rng(0).random((1024, 1024))  # noise: a PNG of ~1 MB
+    with small_disk.filled():
+        with pytest.raises(WriteError, match=r"cannot write the table .*regions\.csv"):
+            write_table(table, small_disk.path / "regions.csv")
+        with pytest.raises(WriteError, match=r"cannot write the picture .*noise\.png"):
+            save_image(picture, small_disk.path / "noise.png", max_size=1024)
+    assert list(small_disk.path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""Bigger than memory (``pytest -m slow``, about 15 minutes, 15 GB of disk).
+"""Bigger than memory (``pytest -m slow``, about 8 minutes, 8 GB of disk).
 
 Runs ``scripts/scale_memory.py`` with its defaults: a 6.25 GiB Zarr image
 (40960 x 40960 float32) through gaussian filter, threshold, label, region table

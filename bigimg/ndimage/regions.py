@@ -24,6 +24,7 @@ import numpy as np
 from bigimg._partials import Regions, sums_as_float
 from bigimg._reduce import key_dtype, reduce_labels, reduce_regions
 from bigimg.errors import TargetExistsError, UnknownFormatError
+from bigimg.io.faults import write_error
 from bigimg.ndimage._inputs import as_dask
 from bigimg.ndimage.measurements import prepare
 
@@ -193,6 +194,8 @@ def write_table(
         else:
             pq.write_table(pa.table(columns), partial)
         os.replace(partial, target)
+    except OSError as exc:  # a full disk: name the table, keep errno
+        raise write_error(f"cannot write the table {str(target)!r}", exc, partial) from exc
     finally:
         if partial.exists():
             partial.unlink()
