@@ -50,7 +50,6 @@ __all__ = [
     "sources",
     "take_sources",
     "whole_axes",
-    "whole_short_axes",
 ]
 
 #: scipy.ndimage filter modes and the boundary rule each one means for filters
@@ -190,50 +189,19 @@ class Frame:
 def call_inside(
     *blocks: np.ndarray, frame: Frame, func: Callable[..., Any], kwargs: dict
 ) -> np.ndarray:
-    """``func(*blocks, **kwargs)`` on the part of the blocks inside the array.
+    """``func(*blocks, **kwargs)``, cropped to the chunk when the result is the
+    chunk's (``frame.final``), C-contiguous (a strided view would make every
+    later copy of it slow); otherwise in the gathered shape.
 
-    Along every axis whose rule is not 'wrap', positions past the true array
-    border (an axis shorter than the reach, extended by the engine) are cut
-    off first: scipy then meets the array's own edge and extends it by its
-    mode (or ``border_value``) at every pass, as on the whole array. 'wrap'
-    axes keep their periodic extension. When the result is the chunk's
-    (``frame.final``) it is returned cropped to the chunk, C-contiguous (a
-    strided view would make every later copy of it slow); otherwise in the
-    extended shape (the cut positions are never part of a chunk).
+    A block never reaches past the true array border along an axis whose rule
+    is not 'wrap' (:func:`_extent`): scipy meets the array's own edge there and
+    extends it by its mode (or ``border_value``) at every pass, as on the whole
+    array. 'wrap' axes hold their periodic extension.
     """
-    shape = blocks[0].shape
-    index = []
-    for plan, rule, length in zip(frame.axes, frame.rules, shape):
-        if rule == "wrap":
-            index.append(slice(0, length))
-        else:
-            index.append(slice(max(0, -plan.start), min(length, plan.n - plan.start)))
-    cut = tuple(index)
-    whole = all(s.start == 0 and s.stop == n for s, n in zip(cut, shape))
-    out = np.asarray(func(*(blocks if whole else (b[cut] for b in blocks)), **kwargs))
+    out = np.asarray(func(*blocks, **kwargs))
     if frame.final:
-        own = tuple(
-            slice(p.trim.start - c.start, p.trim.stop - c.start) for p, c in zip(frame.axes, cut)
-        )
-        return np.ascontiguousarray(out[own])
-    if whole:
-        return out
-    full = np.zeros(shape, out.dtype)
-    full[cut] = out
-    return full
-
-
-def whole_short_axes(depth: Depth, shape: Sequence[int], rules: Sequence[str]) -> Depth:
-    """``depth``, widened to ``n - 1`` on each side of an axis shorter than its
-    window (non-'wrap'): every block then holds the whole axis once
-    :func:`call_inside` cuts the engine's extension off, so scipy's
-    reflections read real pixels only."""
-    out = []
-    for (before, after), n, rule in zip(depth, shape, rules):
-        if rule != "wrap" and (before or after) and n < before + after + 1:
-            before, after = max(before, n - 1), max(after, n - 1)
-        out.append((before, after))
-    return tuple(out)
+        return np.ascontiguousarray(out[tuple(p.trim for p in frame.axes)])
+    return out
 
 
 def _plan_axis(chunks: tuple[int, ...], depth: tuple[int, int], rule: str) -> list[_AxisPlan]:
@@ -433,7 +401,7 @@ def take_sources(block: np.ndarray, axis: int, index: slice | np.ndarray, cval: 
     lead = (slice(None),) * axis
     if isinstance(index, slice):
         return block[(*lead, index)]
-    # past the border ('wrap', 'constant', or an axis shorter than the window)
+    # past the border ('wrap', or 'constant' for callers that extend by cval)
     missing = index < 0
     if block.shape[axis] == 0:  # nothing but the constant
         shape = list(block.shape)

@@ -159,7 +159,7 @@ def run_keys(
     ``on_done(key, value)`` in this process as each one finishes.
 
     On a ``distributed`` client the keys go to the scheduler in windows of
-    consecutive keys (in the order given: raster order of chunks) with about
+    consecutive keys (in the order given: chunks in :func:`tile_order`) with about
     ``window_tasks`` tasks in all, two windows at a time; the next window is
     submitted as soon as an earlier one is done. The scheduler's memory (a
     few kB per task) therefore stays bounded whatever the size of the image,
@@ -168,13 +168,14 @@ def run_keys(
     scheduler ``dask.compute`` would use (dask's threads by default) runs the
     graph at once. A task's error is raised here.
     """
-    dsk = dict(dsk)
     from dask.base import get_scheduler
     from dask.threaded import get as threaded_get
+    from distributed import Client
 
+    dsk = dict(dsk)
     get = get_scheduler()  # what dask.compute would use (config, default client)
     client = getattr(get, "__self__", None)
-    if type(client).__name__ != "Client":
+    if not isinstance(client, Client):
         from dask.callbacks import Callback
 
         wanted = set(keys)

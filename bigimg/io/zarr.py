@@ -381,7 +381,8 @@ def write_chunks(
     keys = [(name, *i) for i in tile_order(list(np.ndindex(*array.numblocks))) if i not in skip]
     if not keys:
         return
-    graph = writes.__dask_graph__().cull(set(keys))
+    # dask's array optimisation (culling, blockwise fusion), as da.store would do
+    graph = writes.__dask_optimize__(writes.__dask_graph__(), keys)
     run_keys(graph, keys, lambda key, _: on_done(key[1:]) if on_done is not None else None)
 
 

@@ -29,7 +29,7 @@ from dask.base import tokenize
 
 from bigimg import _halo
 from bigimg._local import LocalOp, Tracer, apply
-from bigimg._overlap import call_inside, whole_short_axes
+from bigimg._overlap import call_inside
 from bigimg.ndimage._inputs import as_input, check_output, scipy_dry_run
 from bigimg.ndimage.binary_windows import iterated, reflected, repeat
 from bigimg.ndimage.binary_windows import window as window_of
@@ -282,9 +282,8 @@ def _local(
         _binary_block, steps=steps, kwargs=kwargs, masked=mask is not None, guard=guard
     )
     block = functools.partial(call_inside, func=func, kwargs={})
-    rules = ("constant",) * image.ndim  # only the true array border matters (cut, then scipy's)
-    # a block never has an axis shorter than the array's (see run_binary)
-    depth = whole_short_axes(depth, image.shape, rules)
+    rules = ("constant",) * image.ndim  # blocks stop at the array border, scipy extends it
+    # (a block has an axis shorter than the structure only where the array has: see run_binary)
     token = (name, steps, kwargs, mask is not None, guard, phase)
     op = LocalOp(f"{name}{phase}", block, depth, rules, 0, np.dtype(bool), token)
     return apply(op, target)
@@ -563,6 +562,5 @@ def binary_hit_or_miss(
     scipy_dry_run(ndi.binary_hit_or_miss, image, **kwargs)
     block = functools.partial(call_inside, func=ndi.binary_hit_or_miss, kwargs=kwargs)
     rules = ("constant",) * image.ndim
-    depth = whole_short_axes(depth, image.shape, rules)
     op = LocalOp("binary_hit_or_miss", block, depth, rules, 0, np.dtype(bool), kwargs)
     return apply(op, image)

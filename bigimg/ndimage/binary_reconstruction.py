@@ -33,7 +33,7 @@ from dask.highlevelgraph import HighLevelGraph
 from bigimg import _labels
 from bigimg._components import label_block_mapped
 from bigimg._local import LocalOp, apply
-from bigimg._overlap import call_inside, whole_short_axes
+from bigimg._overlap import call_inside
 from bigimg.ndimage._inputs import as_dask, check_output
 from bigimg.ndimage.binary_morphology import (
     _IMAGE,
@@ -338,7 +338,7 @@ def _by_rounds(op: _Binary, image: da.Array, mask: Any) -> da.Array:
         )
         block = functools.partial(call_inside, func=step, kwargs={})
         token = (op.func.__name__, kwargs, k, first, later, round_)
-        depth = whole_short_axes(_times(op.reach, k), image.shape, rules)
+        depth = _times(op.reach, k)
         op_round = LocalOp("binary-round", block, depth, rules, 0, np.dtype(np.uint8), token)
         out = apply(op_round, target)
         out = out.persist()

@@ -29,7 +29,7 @@ from scipy.ndimage import generate_binary_structure, iterate_structure
 
 from bigimg import _halo
 from bigimg._local import LocalOp, apply
-from bigimg._overlap import call_inside, whole_short_axes
+from bigimg._overlap import call_inside
 from bigimg.ndimage._inputs import as_input, check_output, per_axis
 from bigimg.ndimage.rank_filters import maximum_filter, minimum_filter, plan_window
 
@@ -142,7 +142,6 @@ def _grey(
         "sequence": _halo.add(erosion, _halo.mirror(erosion)),
         "side by side": _halo.maximum(erosion, _halo.mirror(erosion)),
     }[passes]
-    depth = whole_short_axes(depth, image.shape, rules)
     func = functools.partial(call_inside, func=scipy_func, kwargs=kwargs)
     op = LocalOp(name, func, depth, tuple(rules), 0, np.dtype(dtype), (name, kwargs))
     return apply(op, image)
