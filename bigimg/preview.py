@@ -23,7 +23,7 @@ import numpy as np
 
 from bigimg._arguments import check_flag, check_int, check_real, check_reals, is_int
 from bigimg.datasets import _mix
-from bigimg.errors import TargetExistsError
+from bigimg.io import targets
 from bigimg.io.faults import write_error
 from bigimg.ndimage._inputs import as_dask
 from bigimg.pyramid import _METHODS, downsample
@@ -146,13 +146,12 @@ def _target(path: Any, overwrite: Any, title: Any) -> Path:
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title={title!r} must be a string or None")
     try:
-        path = Path(os.fspath(path)).expanduser()
-    except TypeError:
+        path = targets.resolve(path)
+    except (TypeError, ValueError):
         raise TypeError(f"path={path!r} must be a path") from None
     if path.suffix.lower() != ".png":
         raise ValueError(f"path={str(path)!r} must end in .png (pictures are written as PNG)")
-    if not check_flag(overwrite, "overwrite") and (path.exists() or path.is_symlink()):
-        raise TargetExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    targets.refuse_existing(path, overwrite=check_flag(overwrite, "overwrite"))
     return path
 
 
@@ -165,16 +164,7 @@ def _write(fig: Any, path: Path, overwrite: bool) -> Path:
     partial = path.with_name(path.name + ".partial")
     try:
         partial.write_bytes(buffer.getvalue())
-        if overwrite:
-            os.replace(partial, path)
-        else:
-            try:
-                os.link(partial, path)  # fails if the path appeared since _target looked
-            except FileExistsError:
-                raise TargetExistsError(f"{str(path)!r} exists; pass overwrite=True") from None
-            except OSError:  # a file system without hard links: exclusive create
-                with open(path, "xb") as f:
-                    f.write(buffer.getvalue())
+        targets.publish(partial, path, replace=overwrite)  # refuses a path that appeared
     except OSError as exc:  # a full disk: name the picture, keep errno
         if isinstance(exc, FileExistsError):  # TargetExistsError too
             raise

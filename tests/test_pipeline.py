@@ -180,7 +180,8 @@ INVALID = {
     "unknown function": ("  blurred: {expr: 'open(image)'}", None, "unknown function 'open'"),
     "duplicate step": (GOOD_STEPS + "\n" + GOOD_STEPS, None, "'blurred' is given twice"),
     "output of unknown name": (None, "  - {from: blured, path: b.zarr}", "names no input or step"),
-    "table to zarr": (GOOD_STEPS + "\n  t: {op: region_table, labels: image}",
+    "table to zarr": (GOOD_STEPS + "\n  m: {op: threshold, input: image, value: 0.5}"
+                      "\n  t: {op: region_table, labels: m}",
                       "  - {from: t, path: t.zarr}", "'t' is a table; a zarr file needs an image"),
     "array to csv": (None, "  - {from: blurred, path: b.csv}", "a csv file needs a table"),
     "unknown output kind": (None, "  - {from: blurred, path: b.xyz}", "unknown kind of file"),

@@ -15,7 +15,7 @@ import dask.array as da
 import numpy as np
 
 from bigimg.errors import IncompleteDataError
-from bigimg.io import npy, raw, tiff, zarr  # noqa: F401  (each registers its backend)
+from bigimg.io import npy, raw, targets, tiff, zarr  # noqa: F401  (each registers its backend)
 from bigimg.io.chunking import choose_chunks
 from bigimg.io.faults import check_writable
 from bigimg.io.registry import (
@@ -167,7 +167,7 @@ def files_read_by(array: da.Array) -> set[Path]:
 def _refuse_reading_target(array: da.Array, path: Path) -> None:
     """Overwriting a target the array itself reads from would delete its input
     before it is read: refuse, before anything on disk changes."""
-    target = path.resolve()
+    target = targets.resolve(path)
     for source in files_read_by(array):
         if source == target or target in source.parents:
             raise ValueError(
@@ -253,11 +253,12 @@ def save(
     if not isinstance(array, da.Array | np.ndarray):
         raise TypeError(f"array must be a dask or numpy array, not {type(array).__name__}")
     array = open(array)
-    path = _path(target)
+    path = targets.resolve(target)
     fmt = target_format(path, format)
     writer = backend_for_target(fmt)
-    if overwrite and (path.exists() or path.is_symlink()):
+    if overwrite and targets.exists(path):
         _refuse_reading_target(array, path)
+    targets.refuse_existing(path, overwrite=overwrite)
     check_writable(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     return writer(array, path, overwrite=overwrite, **options)

@@ -33,6 +33,7 @@ import tifffile
 import zarr
 
 from bigimg.errors import BigimgError, CorruptDataError, IncompleteDataError, TargetExistsError
+from bigimg.io import targets
 from bigimg.io.chunking import TARGET_CHUNK_BYTES, choose_chunks
 from bigimg.io.faults import first_failing, region_text, write_error
 from bigimg.io.raw import RawFile
@@ -424,7 +425,7 @@ class TiffBackend:
             raise ValueError(
                 f"cannot write {array.dtype} with compression={compression!r}: {exc}"
             ) from exc
-        path = Path(path)
+        path = targets.resolve(path)
         partial = Path(f"{path}.partial")
         for p in (path, partial):
             if p.is_dir():
@@ -463,7 +464,7 @@ class TiffBackend:
             if failed is None:
                 raise
             raise failed from exc
-        os.replace(partial, path)
+        targets.publish(partial, path, replace=overwrite)
         return path
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ import zarr
 from dask.base import tokenize
 
 from bigimg.cluster import run_keys, tile_order
-from bigimg.errors import BigimgError, IncompleteDataError, MetadataError, TargetExistsError
-from bigimg.io import ome
+from bigimg.errors import BigimgError, IncompleteDataError, MetadataError
+from bigimg.io import ome, targets
 from bigimg.io.chunking import choose_chunks
 from bigimg.io.faults import write_error
 from bigimg.io.registry import ImageInfo, register, register_sink
@@ -37,6 +36,7 @@ from bigimg.pyramid import downsample, pyramid_shapes
 
 __all__ = [
     "WRITE_CONFIG",
+    "claim_of",
     "create",
     "is_complete",
     "mark_complete",
@@ -279,21 +279,30 @@ def mark_complete(array: zarr.Array | zarr.Group, path: Path, **entries: Any) ->
         array.attrs[_MARKER] = {**marker, **entries, "complete": True}
 
 
-def prepare_target(path: Path, overwrite: bool) -> None:
-    """Refuse or clear an existing target before anything is written."""
-    if not (path.exists() or path.is_symlink()):
-        return
-    if not overwrite:
-        raise TargetExistsError(
-            f"{str(path)!r} already exists; pass overwrite=True (or --overwrite) to replace it"
-        )
-    if path.is_dir() and (is_zarr(path) or not any(path.iterdir())):
-        shutil.rmtree(path)
-        return
-    raise TargetExistsError(
-        f"{str(path)!r} exists and is not a Zarr store; bigimg will not delete it even "
-        "with overwrite=True"
-    )
+def prepare_target(path: Path, overwrite: bool) -> dict[str, str]:
+    """Refuse or clear an existing target, then claim ``path`` as a new store
+    directory, atomically (:mod:`bigimg.io.targets`); the marker entries that
+    tell this store from any later one at the same path."""
+    targets.refuse_existing(path, overwrite=overwrite)
+    targets.clear(path)
+    return {"claim": targets.claim_directory(path)}
+
+
+def claim_of(path: Path) -> str | None:
+    """The claim in the ``bigimg`` marker of the store at ``path`` (None if
+    there is no store or no claim); reads only its metadata file."""
+    for name in ("zarr.json", ".zattrs"):
+        try:
+            meta = json.loads((path / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict):
+            return None
+        attrs = meta.get("attributes", {}) if name == "zarr.json" else meta
+        marker = attrs.get(_MARKER) if isinstance(attrs, dict) else None
+        claim = marker.get("claim") if isinstance(marker, dict) else None
+        return claim if isinstance(claim, str) else None
+    return None
 
 
 def regular(array: da.Array) -> da.Array:
@@ -396,9 +405,9 @@ def save_zarr(
 ) -> Path:
     """Write ``array`` to a Zarr array at ``path``, one writer per stored chunk."""
     _check_format(zarr_format)
-    prepare_target(path, overwrite)
+    claim = prepare_target(path, overwrite)
     array = regular(array)
-    target = create(str(path), None, array, zarr_format, compressors=compressors)
+    target = create(str(path), None, array, zarr_format, marker=claim, compressors=compressors)
     write_chunks(array, target)
     mark_complete(target, path)
     return path
@@ -431,10 +440,10 @@ def save_ome_zarr(
         method = "nearest" if np.issubdtype(array.dtype, np.integer) else "mean"
     factors = ome.spatial_factors(axes)
     shapes = pyramid_shapes(array.shape, factors, min_size=min_size)
-    prepare_target(path, overwrite)
+    claim = prepare_target(path, overwrite)
     with _writing(path, "create the OME-Zarr group"):
         group = zarr.open_group(str(path), mode="w-", zarr_format=zarr_format)
-        group.attrs[_MARKER] = {"complete": False}
+        group.attrs[_MARKER] = {**claim, "complete": False}
     level = regular(array)
     chunk_shape = level.chunksize
     paths, scales = [], []

@@ -84,11 +84,28 @@ def label(input: Any, structure: Any = None, output: Any = None) -> tuple[da.Arr
     return _labels.relabelled(image, structure, table, dtype), table.count
 
 
+def check_label_dtype(labels: Any, name: str = "labels") -> Any:
+    """``labels`` as an array (dask arrays as they are), refused unless its ids are
+    integer or boolean, as scikit-image's label functions refuse them.
+
+    A float image is not a label image (every value would become a label), so
+    float and complex labels raise TypeError when the function is called,
+    before anything is computed. (The scipy.ndimage measurements accept float
+    labels, as scipy does; they do not use this check.)
+    """
+    array = labels if isinstance(labels, da.Array) else np.asarray(labels)
+    if array.dtype == object:
+        raise TypeError(f"{name} must be a numeric array, not {type(labels).__name__}")
+    if array.dtype.kind not in "iub":
+        raise TypeError(
+            f"{name} must be an integer or boolean image, got {array.dtype}; label a "
+            "mask first (bigimg.ndimage.label) or cast integral labels with .astype(int)"
+        )
+    return array
+
+
 def _check_labels(labels: Any, name: str = "labels") -> da.Array:
-    image = as_dask(labels, name)
-    if image.dtype.kind not in "iub":
-        raise TypeError(f"{name} must be an integer label image, not {image.dtype}")
-    return image
+    return as_dask(check_label_dtype(labels, name), name)
 
 
 def relabel(labels: Any, table: Any) -> da.Array:
@@ -101,7 +118,8 @@ def relabel(labels: Any, table: Any) -> da.Array:
     Parameters
     ----------
     labels : array_like or dask.array.Array
-        Integer label image.
+        Integer (or boolean) label image; float and complex images are refused
+        (TypeError) when called.
     table : array_like
         1-D lookup table; labels must lie in ``[-len(table), len(table))``
         like numpy indexing (an error at compute time names the label).
@@ -160,7 +178,9 @@ def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
     """The tutorial's ``np.searchsorted(np.unique(l), l)``, lazily.
 
     Every value is replaced by its rank among the values present, so labels
-    become consecutive (0 stays 0 when there is background).
+    become consecutive (0 stays 0 when there is background). ``labels`` is an
+    integer (or boolean) image; float and complex images are refused
+    (TypeError) when called.
 
     Returns
     -------
@@ -195,14 +215,48 @@ def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
     return _lookup(image, values, "relabel-sequential", search=True), values
 
 
-def remove_small_objects(labels: Any, min_size: int) -> da.Array:
-    """Labels of objects smaller than ``min_size`` pixels set to 0, lazily.
+def remove_small_objects(
+    labels: Any,
+    min_size: int | None = None,
+    *,
+    max_size: int | None = None,
+    connectivity: int = 1,
+) -> da.Array:
+    """Objects smaller than ``min_size`` pixels removed, as scikit-image's
+    ``skimage.morphology.remove_small_objects``.
 
     The tutorial's ``sizes = ndimage.sum(mask, label_im, range(n + 1))``,
     ``label_im[(sizes < min_size)[label_im]] = 0`` without loading the image:
     the sizes of every positive label come from one pass of the reduction
-    engine (``bigimg._reduce``), then each block drops the small ones. Ids
-    are kept; use :func:`relabel_sequential` to renumber.
+    engine (``bigimg._reduce``), computed when called; then each block drops
+    the small ones, lazily.
+
+    Parameters
+    ----------
+    labels : array_like or dask.array.Array
+        Integer labels, used as they are: each value > 0 is one object,
+        connected or not (ids are kept; use :func:`relabel_sequential` to
+        renumber; labels <= 0 are left alone). Or a boolean mask: its
+        connected components (:func:`label` with ``connectivity``) are the
+        objects, and the result is the mask without the small ones. Float
+        and complex images are refused (TypeError).
+    min_size : int, optional
+        Objects of fewer pixels are removed (``size < min_size``: the tutorial's
+        comparison and scikit-image's documented ``min_size``; scikit-image
+        0.26.0 passes its deprecated ``min_size`` on as ``max_size``, issue
+        #8001, so ``remove_small_objects(x, n)`` there removes size n too).
+    max_size : int, optional, keyword-only
+        Objects of this many pixels or fewer are removed (``size <= max_size``:
+        scikit-image 0.26's name). Give ``min_size`` or ``max_size``, not both.
+    connectivity : int, optional, keyword-only
+        1 to ``labels.ndim``: which neighbours join a boolean mask's pixels into
+        one object (``generate_binary_structure(ndim, connectivity)``; 1, the
+        default, as scikit-image: faces only). Not used for integer labels.
+
+    Returns
+    -------
+    dask.array.Array
+        Of ``labels``' dtype and chunks.
 
     Examples
     --------
@@ -211,20 +265,67 @@ def remove_small_objects(labels: Any, min_size: int) -> da.Array:
     >>> remove_small_objects(lab, 2).compute()
     array([[1, 1, 0, 0],
            [1, 0, 3, 3]])
+    >>> mask = da.from_array(np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], bool), chunks=2)
+    >>> remove_small_objects(mask, max_size=2).compute().astype(int)
+    array([[0, 0, 0, 0],
+           [0, 0, 0, 0],
+           [0, 0, 0, 0]])
+    >>> remove_small_objects(mask, max_size=2, connectivity=2).compute().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 0, 1, 0],
+           [0, 0, 0, 1]])
     """
     image = _check_labels(labels)
-    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer):
-        raise TypeError(f"min_size must be an integer, not {min_size!r}")
+    smallest_kept = _smallest_kept(min_size, max_size)
+    if isinstance(connectivity, bool) or not isinstance(connectivity, int | np.integer):
+        raise TypeError(f"connectivity must be an integer, not {connectivity!r}")
+    if not 1 <= connectivity <= max(image.ndim, 1):
+        raise ValueError(
+            f"connectivity={connectivity} must be 1 to {max(image.ndim, 1)} for an image of "
+            f"{image.ndim} dimensions (1: faces only, {image.ndim}: corners too)"
+        )
+    if image.dtype.kind == "b":
+        return _remove_small_components(image, smallest_kept, int(connectivity))
     root = reduce_regions(None, image, {"count"}, Regions(low=1))
-    small = np.asarray(root.keys[root.stats["count"] < min_size])
+    small = np.asarray(root.keys[root.stats["count"] < smallest_kept])
     if len(small) == 0:
         return image
     top = int(small[-1])
-    if image.dtype.kind != "b" and top < 4 * len(root.keys) + 2**20:
+    if top < 4 * len(root.keys) + 2**20:
         keep = np.arange(top + 1, dtype=image.dtype)  # a lookup beats a search
         keep[small] = 0
         return image.map_blocks(_drop_dense, keep, dtype=image.dtype)
     return image.map_blocks(_drop_sparse, small, dtype=image.dtype)
+
+
+def _smallest_kept(min_size: Any, max_size: Any) -> int:
+    """The size from which objects are kept: ``min_size``, or ``max_size + 1``."""
+    if min_size is None and max_size is None:
+        raise TypeError(
+            "remove_small_objects needs a size: min_size or max_size (min_size=n removes "
+            "objects of fewer than n pixels, max_size=n those of n pixels or fewer)"
+        )
+    if min_size is not None and max_size is not None:
+        raise TypeError(
+            f"give min_size or max_size, not both (got min_size={min_size!r}, "
+            f"max_size={max_size!r})"
+        )
+    name, size = ("min_size", min_size) if min_size is not None else ("max_size", max_size)
+    if isinstance(size, bool) or not isinstance(size, int | np.integer):
+        raise TypeError(f"{name} must be an integer, not {size!r}")
+    return int(size) if name == "min_size" else int(size) + 1
+
+
+def _remove_small_components(mask: da.Array, smallest_kept: int, connectivity: int) -> da.Array:
+    """The mask without its connected components of fewer than ``smallest_kept`` pixels."""
+    if smallest_kept <= 1 or mask.size == 0:
+        return mask  # no component has fewer than one pixel
+    structure = ndi.generate_binary_structure(mask.ndim, connectivity)
+    components, _ = label(mask, structure)
+    root = reduce_regions(None, components, {"count"}, Regions(low=1))
+    keep = np.zeros(len(root.keys) + 1, dtype=bool)  # label's ids are 1..n, all present
+    keep[root.keys.astype(np.intp)] = root.stats["count"] >= smallest_kept
+    return _lookup(components, keep, "remove-small-objects")
 
 
 def _drop_dense(block: np.ndarray, keep: np.ndarray) -> np.ndarray:

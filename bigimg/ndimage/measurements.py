@@ -31,8 +31,10 @@ Where scipy is ambiguous or inconsistent, bigimg picks one rule:
 * **Sums of integer input** are exact (scipy's sequence path rounds them
   through float64; beyond 2**53 bigimg is more accurate).
 * **Labels** may be integer, boolean or float (compared as float64, like
-  scipy; NaN labels never match). An ``index`` that is not a whole number
-  is refused for integer labels (scipy silently truncates it in some
+  scipy; NaN labels never match), here; bigimg's scikit-image-like
+  functions (``region_table``, ``relabel``, ``relabel_sequential``,
+  ``remove_small_objects``) refuse float labels. An ``index`` that is not a
+  whole number is refused for integer labels (scipy silently truncates it in some
   functions and refuses it in others). Complex input or labels, and 0-d
   arrays, are refused.
 * **Empty input** with labels and a sequence ``index`` raises ValueError

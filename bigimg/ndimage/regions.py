@@ -23,9 +23,11 @@ import numpy as np
 
 from bigimg._partials import Regions, sums_as_float
 from bigimg._reduce import key_dtype, reduce_labels, reduce_regions
-from bigimg.errors import TargetExistsError, UnknownFormatError
+from bigimg.errors import UnknownFormatError
+from bigimg.io import targets
 from bigimg.io.faults import write_error
 from bigimg.ndimage._inputs import as_dask
+from bigimg.ndimage.labeling import check_label_dtype
 from bigimg.ndimage.measurements import prepare
 
 __all__ = ["find_objects", "region_table", "value_indices", "write_table"]
@@ -37,7 +39,8 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
     Parameters
     ----------
     labels : array_like or dask.array.Array
-        Label image (integer, boolean or float ids).
+        Integer (or boolean) label image, as scikit-image's ``regionprops``:
+        float and complex images are refused (TypeError) when called.
     image : array_like or dask.array.Array, optional
         Intensity image of the same shape (labels are rechunked to its chunks).
     index : sequence of ints, optional
@@ -68,6 +71,7 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
     >>> t["centroid_0"], t["intensity_mean"]
     (array([0.33333333, 0.5       ]), array([2., 5.]))
     """
+    labels = check_label_dtype(labels)  # a float image is not labels (skimage refuses it)
     if image is None:
         lab = as_dask(labels, "labels")
         key_dtype(lab.dtype)  # TypeError for labels that cannot be ids
@@ -166,7 +170,7 @@ def write_table(
     ...     print(out.read_text().splitlines())
     ['label,area', '1,3.0', '2,4.5']
     """
-    target = Path(path)
+    target = targets.resolve(path)
     suffix = target.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UnknownFormatError(
@@ -182,8 +186,7 @@ def write_table(
                 "writing .parquet tables needs the 'pyarrow' package, which is not "
                 "installed (pip install pyarrow), or write a .csv file instead"
             ) from None
-    if target.exists() and not overwrite:
-        raise TargetExistsError(f"{target} exists; pass overwrite=True to replace it")
+    targets.refuse_existing(target, overwrite=overwrite)
     partial = target.with_name(target.name + ".partial")
     try:
         if suffix == ".csv":
@@ -193,8 +196,10 @@ def write_table(
                 writer.writerows(zip(*(c.tolist() for c in columns.values())))
         else:
             pq.write_table(pa.table(columns), partial)
-        os.replace(partial, target)
+        targets.publish(partial, target, replace=overwrite)
     except OSError as exc:  # a full disk: name the table, keep errno
+        if isinstance(exc, FileExistsError):  # appeared meanwhile: TargetExistsError
+            raise
         raise write_error(f"cannot write the table {str(target)!r}", exc, partial) from exc
     finally:
         if partial.exists():

@@ -2,9 +2,12 @@
 
 A job keeps, in its work directory (``<output_dir>/.bigimg-job``):
 
-* ``owners.json``: for every array store the job created, the fingerprint of
-  the value written there (recorded *before* the store is created, so a store
-  left by a killed run is still known to be the job's);
+* ``owners.json``: for every target the job created (stores, TIFFs, tables,
+  pictures), the fingerprint of the value written there and the identity
+  (device, inode) of what the job created, recorded *before* it appears at
+  its path (:mod:`bigimg.io.targets`), so a target left by a killed run is
+  still known to be the job's, and anything else at that path is not;
+* ``lock``: held by the running job (see :mod:`bigimg.pipeline.lock`);
 * ``journal/<store>.log``: one line per chunk whose write has finished,
   appended by the client as each write task reports back;
 * ``checkpoints/``: Zarr stores of intermediate results;
@@ -22,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ import dask.array as da
 import numpy as np
 import zarr
 
+from bigimg.io import targets
 from bigimg.io import zarr as zarr_io
 from bigimg.io.faults import write_error
 from bigimg.io.zarr import is_zarr
@@ -48,26 +53,41 @@ class Journal:
     def _owners_file(self) -> Path:
         return self.dir / "owners.json"
 
-    def _owners(self) -> dict[str, str]:
+    def _owners(self) -> dict[str, Any]:
         try:
-            return json.loads(self._owners_file.read_text())
+            owners = json.loads(self._owners_file.read_text())
         except (OSError, ValueError):
             return {}
+        return owners if isinstance(owners, dict) else {}
 
     def owner(self, target: Path) -> str | None:
-        """The fingerprint of what this job writes to ``target``, if it did."""
-        return self._owners().get(str(Path(target).resolve()))
+        """The fingerprint of what this job wrote to ``target``, if what is there
+        now is what the job created (its identity, not only its name)."""
+        path = targets.resolve(target)
+        entry = self._owners().get(str(path))
+        if not isinstance(entry, dict) or not isinstance(entry.get("fingerprint"), str):
+            return None  # not recorded (or by a bigimg that did not record identities)
+        return entry["fingerprint"] if targets.is_same(path, entry.get("identity")) else None
 
-    def set_owner(self, target: Path, fingerprint: str) -> None:
+    def set_owner(self, target: Path, fingerprint: str, ident: targets.Identity) -> None:
+        """Record that the job creates ``target`` (identity ``ident``) holding
+        the value ``fingerprint``; called before the target appears."""
         owners = self._owners()
-        owners[str(Path(target).resolve())] = fingerprint
+        owners[str(targets.resolve(target))] = {"fingerprint": fingerprint, "identity": ident}
         self.dir.mkdir(parents=True, exist_ok=True)
         partial = self._owners_file.with_suffix(".partial")
         partial.write_text(json.dumps(owners, indent=1))
         os.replace(partial, self._owners_file)
 
+    @contextlib.contextmanager
+    def claiming(self, fingerprint: str) -> Iterator[None]:
+        """Within this block, every target bigimg creates is recorded as the
+        job's, holding the value ``fingerprint`` (:func:`bigimg.io.targets.recording`)."""
+        with targets.recording(lambda path, ident: self.set_owner(path, fingerprint, ident)):
+            yield
+
     def log(self, target: Path) -> Path:
-        name = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:16]
+        name = hashlib.sha256(str(targets.resolve(target)).encode()).hexdigest()[:16]
         return self.dir / "journal" / f"{Path(target).name}-{name}.log"
 
     def done(self, target: Path) -> set[tuple[int, ...]]:
@@ -144,14 +164,12 @@ class ChunkWriter:
         if store is not None:
             done = self.journal.done(target)
         else:
-            if self.journal.owner(target) is None and not self.overwrite:
-                zarr_io.prepare_target(target, overwrite=False)  # refuses what is not ours
-            zarr_io.prepare_target(target, overwrite=True)
-            self.journal.set_owner(target, fingerprint)
+            mine = self.journal.owner(target) is not None
             self.journal.reset(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            with self.journal.claiming(fingerprint):  # refuses what is not ours
+                claim = zarr_io.prepare_target(target, overwrite=mine or self.overwrite)
             store = zarr_io.create(
-                str(target), None, array, zarr_format, marker={"job": fingerprint}
+                str(target), None, array, zarr_format, marker={"job": fingerprint, **claim}
             )
         todo = [i for i in np.ndindex(*array.numblocks) if i not in done]
         self.skipped += len(done)

@@ -42,9 +42,11 @@ import dask.array as da
 
 from bigimg import datasets
 from bigimg.errors import BigimgError
-from bigimg.pipeline import ops
+from bigimg.io import targets
+from bigimg.pipeline import ops, writes
 from bigimg.pipeline.checks import Problems, StandIn, stand_in_result
 from bigimg.pipeline.document import JobFileError, line_of, parse, set_option, suggest
+from bigimg.pipeline.writes import Output
 
 __all__ = ["ConfigError", "Job", "Output", "Source", "Step", "load", "loads"]
 
@@ -61,24 +63,8 @@ _SOURCE_PATH_OPTIONS = (
     "missing_chunks",
 )
 _SYNTHETIC = tuple(n for n in datasets.__all__ if n != "noisy")
-_ARRAY_SUFFIXES = {".zarr": "zarr", ".tif": "tiff", ".tiff": "tiff"}
-_TABLE_SUFFIXES = (".csv", ".parquet")
-_PICTURE_OPTIONS = {
-    "kind": ("image", "labels", "histogram"),
-    "vmin": float,
-    "vmax": float,
-    "cmap": str,
-    "contour": str,
-    "levels": list,
-    "max_size": int,
-    "bins": int,
-    "thresholds": list,
-    "title": str,
-}
-_ARRAY_OPTIONS = {"zarr_format": int, "min_size": int, "compression": str}
 _CLUSTER = {"scheduler": str, "workers": int, "memory_limit": (str, int), "threads": int}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-WORK_DIR = ".bigimg-job"
 
 
 class ConfigError(BigimgError, ValueError):
@@ -128,18 +114,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Output:
-    """Where a result goes: an array store, a table file or a picture."""
-
-    source: str
-    path: Path
-    kind: str  # 'array', 'table' or 'picture'
-    format: str  # zarr, ome-zarr, tiff, csv, parquet, png
-    options: Mapping[str, Any]
-    line: int
-
-
-@dataclass(frozen=True)
 class Job:
     """A validated job; ``results`` describes every input and step's value."""
 
@@ -155,8 +129,8 @@ class Job:
 
     @property
     def work_dir(self) -> Path:
-        """Where checkpoints and the resume journal live."""
-        return self.output_dir / WORK_DIR
+        """Where checkpoints, the resume journal and the lock live."""
+        return writes.work_dir(self.output_dir)
 
     def fingerprint(self, name: str) -> str:
         """A hash of everything ``name``'s value depends on (its step, the steps
@@ -271,9 +245,12 @@ def loads(
         if key not in _TOP:
             p.add(line_of(data, key), f"unknown section {key!r}{suggest(key, _TOP)}")
     name = str(data.get("job") or Path(file).stem)
-    out_dir = Path(
-        output_dir if output_dir is not None else data.get("output_dir") or f"{name}-out"
-    )
+    given_dir = output_dir if output_dir is not None else data.get("output_dir") or f"{name}-out"
+    try:
+        out_dir = targets.resolve(Path(str(given_dir)).expanduser())
+    except (TypeError, ValueError) as exc:
+        p.add(line_of(data, "output_dir"), f"output_dir {given_dir!r}: {exc}")
+        raise ConfigError(p.items) from None
     sources = _sources(data, p)
     results: dict[str, StandIn] = {}
     for s in sources:
@@ -285,11 +262,12 @@ def loads(
     cluster = _cluster(data, p, scheduler)
     declared = data.get("steps") if isinstance(data.get("steps"), dict) else {}
     names = {s.name for s in sources} | {str(n) for n in declared}
-    outputs = _outputs(data, p, out_dir, results, names)
-    _check_writable(out_dir, outputs, p, line_of(data, "output_dir"))
+    outputs = writes.outputs(data, p, out_dir, results, names)
+    writes.check_paths(out_dir, sources, outputs, p, line_of(data, "output_dir"))
+    writes.check_writable(out_dir, outputs, p, line_of(data, "output_dir"))
     job = Job(file, name, out_dir, sources, steps, outputs, cluster, results, overwrite)
     if not p.items:
-        _check_targets(job, p)
+        writes.check_targets(job, p)
     if p.items:
         raise ConfigError(p.items)
     return job
@@ -349,7 +327,12 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
                 return None
         identity = _hash(["synthetic", kind, _jsonable(spec), _jsonable(chunks)])
         return Source(name, line, None, kind, spec, chunks, identity)
-    path = Path(str(spec.pop("path"))).expanduser()
+    given = str(spec.pop("path"))
+    try:  # resolved as outputs are: missing/../scan.tif is scan.tif
+        path = targets.resolve(given)
+    except (TypeError, ValueError) as exc:
+        p.add(line, f"input {name!r}: path {given!r}: {exc}")
+        return None
     for key in spec:
         if key not in _SOURCE_PATH_OPTIONS:
             p.add(
@@ -358,7 +341,7 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
             )
             return None
     if not path.exists():
-        p.add(line, f"input {name!r}: file not found: {str(path)!r}")
+        p.add(line, f"input {name!r}: file not found: {given!r}")
         return None
     stat = path.stat()
     identity = _hash(
@@ -511,133 +494,3 @@ def _cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dic
     if scheduler:
         out = {"scheduler": scheduler}
     return out
-
-
-def _outputs(
-    data: Mapping[str, Any],
-    p: Problems,
-    out_dir: Path,
-    results: Mapping[str, StandIn],
-    names: set[str],
-) -> tuple[Output, ...]:
-    specs = data.get("outputs")
-    if not isinstance(specs, list) or not specs:
-        p.add(
-            line_of(data, "outputs"), "'outputs' must list at least one {from: NAME, path: FILE}"
-        )
-        return ()
-    out, seen = [], set()
-    for i, spec in enumerate(specs):
-        line = line_of(spec) or line_of(data, "outputs")
-        where = f"output {i + 1}"
-        if not isinstance(spec, dict) or "from" not in spec or "path" not in spec:
-            p.add(line, f"{where}: needs 'from' (a step or input) and 'path'")
-            continue
-        spec = dict(spec)
-        source, path = str(spec.pop("from")), out_dir / Path(str(spec.pop("path"))).expanduser()
-        where = f"output {str(path)!r}"
-        if path in seen:
-            p.add(line, f"{where}: written twice")
-        seen.add(path)
-        kind, fmt = _output_kind(path)
-        if kind is None:
-            p.add(
-                line,
-                f"{where}: unknown kind of file (use .zarr, .ome.zarr, .tif, .csv, "
-                ".parquet or .png)",
-            )
-            continue
-        allowed: Mapping[str, Any] = (
-            _PICTURE_OPTIONS if kind == "picture" else _ARRAY_OPTIONS if kind == "array" else {}
-        )
-        for key, value in spec.items():
-            expected = allowed.get(key)
-            if expected is None:
-                p.add(line, f"{where}: unknown option {key!r}{suggest(key, allowed)}")
-            elif isinstance(expected, tuple) and value not in expected:
-                p.add(line, f"{where}: {key}={value!r} must be one of {', '.join(expected)}")
-            elif expected is float and not isinstance(value, int | float):
-                p.add(line, f"{where}: {key}={value!r} must be a number")
-            elif expected in (int, str, list) and not isinstance(value, expected):
-                p.add(line, f"{where}: {key}={value!r} must be of type {expected.__name__}")
-        if fmt == "parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                p.add(line, f"{where}: Parquet needs pyarrow (pip install pyarrow); or use .csv")
-        value = results.get(source)
-        if source not in results and source not in names:
-            p.add(line, f"{where}: 'from: {source}' names no input or step")
-        elif value is not None:
-            needs = "table" if kind == "table" else "array"
-            if value.kind != needs and not (kind == "table" and value.kind == "scalar"):
-                what = {"array": "an image", "table": "a table", "scalar": "a number"}
-                p.add(
-                    line,
-                    f"{where}: {source!r} is {what[value.kind]}; a {fmt} file needs {what[needs]}",
-                )
-            if kind == "picture" and "contour" in spec:
-                other = results.get(str(spec["contour"]))
-                if other is None or other.kind != "array" or other.shape != value.shape:
-                    p.add(
-                        line,
-                        f"{where}: contour {spec['contour']!r} must name an image of "
-                        f"shape {value.shape}",
-                    )
-        out.append(Output(source, path, kind, fmt, spec, line))
-    return tuple(out)
-
-
-def _output_kind(path: Path) -> tuple[str | None, str]:
-    name = path.name.lower()
-    if name.endswith(".ome.zarr"):
-        return "array", "ome-zarr"
-    suffix = Path(name).suffix
-    if suffix in _ARRAY_SUFFIXES:
-        return "array", _ARRAY_SUFFIXES[suffix]
-    if suffix in _TABLE_SUFFIXES:
-        return "table", suffix[1:]
-    if suffix == ".png":
-        return "picture", "png"
-    return None, ""
-
-
-def _check_writable(out_dir: Path, outputs: tuple[Output, ...], p: Problems, line: int) -> None:
-    """The directories the job writes (outputs, work directory) can be written."""
-    from bigimg.io.faults import unwritable
-
-    work = out_dir / WORK_DIR
-    refused = unwritable([work, *(o.path.parent for o in outputs)])
-    for out in outputs:
-        if out.path.parent in refused:
-            p.add(out.line, f"output {str(out.path)!r}: {refused[out.path.parent]}")
-    if work in refused and refused[work] not in {refused.get(o.path.parent) for o in outputs}:
-        p.add(line, f"the job's work directory {str(work)!r}: {refused[work]}")
-
-
-def _check_targets(job: Job, p: Problems) -> None:
-    """Existing outputs: resumed when this job wrote them, else refused without
-    ``overwrite`` (and never deleted when they are not bigimg's)."""
-    from bigimg.pipeline.checkpoint import Journal
-
-    journal = Journal(job.work_dir)
-    for out in job.outputs:
-        if not (out.path.exists() or out.path.is_symlink()):
-            continue
-        mine = journal.owner(out.path)
-        if mine == job.output_fingerprint(out):
-            continue  # an earlier run of this very job: resumed
-        if job.overwrite:
-            continue
-        if mine is not None:
-            p.add(
-                out.line,
-                f"output {str(out.path)!r} was written by this job with other "
-                "settings (a step or input it depends on changed); pass --overwrite to "
-                "recompute it",
-            )
-        else:
-            p.add(
-                out.line,
-                f"output {str(out.path)!r} already exists; pass --overwrite to replace it",
-            )

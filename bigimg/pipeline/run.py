@@ -28,14 +28,16 @@ import zarr
 
 import bigimg
 import bigimg.ndimage as bnd
-from bigimg.io import zarr as zarr_io
+from bigimg.io import targets
 from bigimg.monitor import PeakMemory
 from bigimg.ndimage.regions import write_table
 from bigimg.pipeline import ops
 from bigimg.pipeline.checkpoint import ChunkWriter, Journal
-from bigimg.pipeline.checks import call_with_extra
-from bigimg.pipeline.config import Job, Output
+from bigimg.pipeline.checks import Problems, call_with_extra
+from bigimg.pipeline.config import ConfigError, Job, Output
+from bigimg.pipeline.lock import job_lock
 from bigimg.pipeline.plan import Plan, plan, program
+from bigimg.pipeline.writes import check_targets
 
 __all__ = ["Progress", "Summary", "run"]
 
@@ -196,18 +198,18 @@ class _Runner:
         if direct:
             self.writer.write(value, out.path, fp, **_zarr_options(out))
             return _describe(out, value)
-        if self.journal.owner(out.path) is None and not self.job.overwrite:
-            zarr_io.prepare_target(out.path, overwrite=False)  # refuses what is not ours
-        _make_room(out.path)
-        self.journal.set_owner(out.path, fp)
+        mine = self.journal.owner(out.path) is not None
+        targets.refuse_existing(out.path, overwrite=mine or self.job.overwrite)
+        targets.clear(out.path)
         out.path.parent.mkdir(parents=True, exist_ok=True)
-        if out.kind == "array":
-            bigimg.save(value, out.path, format=out.format, **out.options)
-        elif out.kind == "table":
-            table = value if isinstance(value, dict) else ops.as_table(value, out.source)
-            write_table(table, out.path)
-        else:
-            self._picture(out, value)
+        with self.journal.claiming(fp):  # what the writer creates is recorded as ours
+            if out.kind == "array":
+                bigimg.save(value, out.path, format=out.format, **out.options)
+            elif out.kind == "table":
+                table = value if isinstance(value, dict) else ops.as_table(value, out.source)
+                write_table(table, out.path)
+            else:
+                self._picture(out, value)
         return _describe(out, value)
 
     def _done(self, out: Output, fp: str) -> bool:
@@ -232,17 +234,12 @@ class _Runner:
         preview.save_image(value, out.path, labels=labels, **options)
 
     def _is_labels(self, name: str) -> bool:
-        step = self.job.step(name)
+        step, value = self.job.step(name), self.job.results.get(name)
+        if value is not None and value.dtype == np.bool_:
+            return False  # a mask (remove_small_objects of a mask gives one)
         return step is not None and step.op in (
             "label", "relabel_sequential", "remove_small_objects", "watershed_ift", "relabel",
         )  # fmt: skip
-
-
-def _make_room(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        zarr_io.prepare_target(path, overwrite=True)  # never deletes what is not Zarr
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 def _describe(out: Output, value: Any) -> str:
@@ -299,7 +296,23 @@ def run(
     Returns
     -------
     Summary
+
+    Raises
+    ------
+    bigimg.pipeline.lock.JobRunningError
+        Another run of this job (same output folder) is running.
+    bigimg.pipeline.ConfigError
+        An output appeared since the job was checked and is not this job's.
     """
+    with job_lock(job.work_dir):  # one run of a job at a time
+        return _run_locked(job, keep_work=keep_work, progress=progress, stream=stream)
+
+
+def _run_locked(job: Job, *, keep_work: bool, progress: bool, stream: TextIO | None) -> Summary:
+    problems = Problems(job.file)
+    check_targets(job, problems)  # again: another run may have written since the check
+    if problems.items:
+        raise ConfigError(problems.items)
     the_plan = plan(job)
     start = time.perf_counter()
     journal = Journal(job.work_dir)

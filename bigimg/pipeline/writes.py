@@ -1,0 +1,261 @@
+"""Where a job writes: its outputs (parsed from the job file), its work
+directory, and the checks made before any work.
+
+Every path is resolved once (:func:`bigimg.io.targets.resolve`: absolute,
+normalised, symlinks resolved), so ``o1/../victim.zarr`` is the store it
+names whether or not ``o1`` exists. Before any work the job is refused when:
+
+* an output is written twice, lies inside another output, or holds one;
+* an output is, holds or lies inside one of the job's input files, or the
+  job's work directory (never allowed, not even with ``--overwrite``);
+* the output folder or the work directory is there but is not a directory,
+  or a directory the job writes cannot be written;
+* an output exists and was not created by this very job (its identity is in
+  the job's journal, :class:`~bigimg.pipeline.checkpoint.Journal`), unless
+  ``--overwrite`` is given; even then only what bigimg can replace is
+  replaced (a Zarr store, an empty directory, a file).
+
+A running job checks the targets again under its lock
+(:mod:`bigimg.pipeline.lock`), and each target is claimed atomically when it
+is created, so a target that appears meanwhile is refused, never adopted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bigimg.errors import TargetExistsError
+from bigimg.io import targets
+from bigimg.pipeline.checkpoint import Journal
+from bigimg.pipeline.checks import Problems, StandIn
+from bigimg.pipeline.document import line_of, suggest
+
+if TYPE_CHECKING:
+    from bigimg.pipeline.config import Job, Source
+
+__all__ = [
+    "WORK_DIR",
+    "Output",
+    "check_paths",
+    "check_targets",
+    "check_writable",
+    "output_kind",
+    "outputs",
+    "work_dir",
+]
+
+WORK_DIR = ".bigimg-job"
+
+_ARRAY_SUFFIXES = {".zarr": "zarr", ".tif": "tiff", ".tiff": "tiff"}
+_TABLE_SUFFIXES = (".csv", ".parquet")
+_PICTURE_OPTIONS = {
+    "kind": ("image", "labels", "histogram"),
+    "vmin": float,
+    "vmax": float,
+    "cmap": str,
+    "contour": str,
+    "levels": list,
+    "max_size": int,
+    "bins": int,
+    "thresholds": list,
+    "title": str,
+}
+_ARRAY_OPTIONS = {"zarr_format": int, "min_size": int, "compression": str}
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where a result goes: an array store, a table file or a picture."""
+
+    source: str
+    path: Path
+    kind: str  # 'array', 'table' or 'picture'
+    format: str  # zarr, ome-zarr, tiff, csv, parquet, png
+    options: Mapping[str, Any]
+    line: int
+
+
+def work_dir(out_dir: Path) -> Path:
+    """The job's work directory (checkpoints, journal, lock) in ``out_dir``."""
+    return out_dir / WORK_DIR
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """``inner`` is ``outer`` or lies inside it (both resolved)."""
+    return inner == outer or outer in inner.parents
+
+
+def check_paths(
+    out_dir: Path, sources: Sequence[Source], outputs: Sequence[Output], p: Problems, line: int
+) -> None:
+    """Outputs that would write over each other, over an input or over the
+    work directory; an output folder or work directory that is not a directory."""
+    work = work_dir(out_dir)
+    for place, what in ((out_dir, "the output folder"), (work, "the job's work directory")):
+        if targets.exists(place) and not os.path.isdir(place):
+            p.add(line, f"{what} {str(place)!r} exists and is not a directory")
+    inputs = [(s.name, targets.resolve(s.path)) for s in sources if s.path is not None]
+    for i, out in enumerate(outputs):
+        where = f"output {str(out.path)!r}"
+        for name, path in inputs:
+            if _within(out.path, path) or _within(path, out.path):
+                p.add(
+                    out.line,
+                    f"{where} would write over the job's input {name!r} ({str(path)!r}); "
+                    "write it elsewhere (not allowed even with --overwrite)",
+                )
+        if _within(out.path, work) or _within(work, out.path):
+            p.add(
+                out.line,
+                f"{where} would write over the job's work directory {str(work)!r}; "
+                "write it elsewhere",
+            )
+        for other in outputs[:i]:
+            if other.path != out.path and (
+                _within(out.path, other.path) or _within(other.path, out.path)
+            ):
+                inner, outer = sorted((out.path, other.path), key=lambda q: len(q.parts))[::-1]
+                p.add(out.line, f"output {str(inner)!r} lies inside output {str(outer)!r}")
+
+
+def outputs(
+    data: Mapping[str, Any],
+    p: Problems,
+    out_dir: Path,
+    results: Mapping[str, StandIn],
+    names: set[str],
+) -> tuple[Output, ...]:
+    specs = data.get("outputs")
+    if not isinstance(specs, list) or not specs:
+        p.add(
+            line_of(data, "outputs"), "'outputs' must list at least one {from: NAME, path: FILE}"
+        )
+        return ()
+    out, seen = [], set()
+    for i, spec in enumerate(specs):
+        line = line_of(spec) or line_of(data, "outputs")
+        where = f"output {i + 1}"
+        if not isinstance(spec, dict) or "from" not in spec or "path" not in spec:
+            p.add(line, f"{where}: needs 'from' (a step or input) and 'path'")
+            continue
+        spec = dict(spec)
+        source, given = str(spec.pop("from")), str(spec.pop("path"))
+        try:
+            path = targets.resolve(out_dir / Path(given).expanduser())
+        except (TypeError, ValueError) as exc:
+            p.add(line, f"{where}: path {given!r}: {exc}")
+            continue
+        where = f"output {str(path)!r}"
+        if path in seen:
+            p.add(line, f"{where}: written twice")
+        seen.add(path)
+        kind, fmt = output_kind(path)
+        if kind is None:
+            p.add(
+                line,
+                f"{where}: unknown kind of file (use .zarr, .ome.zarr, .tif, .csv, "
+                ".parquet or .png)",
+            )
+            continue
+        allowed: Mapping[str, Any] = (
+            _PICTURE_OPTIONS if kind == "picture" else _ARRAY_OPTIONS if kind == "array" else {}
+        )
+        for key, value in spec.items():
+            expected = allowed.get(key)
+            if expected is None:
+                p.add(line, f"{where}: unknown option {key!r}{suggest(key, allowed)}")
+            elif isinstance(expected, tuple) and value not in expected:
+                p.add(line, f"{where}: {key}={value!r} must be one of {', '.join(expected)}")
+            elif expected is float and not isinstance(value, int | float):
+                p.add(line, f"{where}: {key}={value!r} must be a number")
+            elif expected in (int, str, list) and not isinstance(value, expected):
+                p.add(line, f"{where}: {key}={value!r} must be of type {expected.__name__}")
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                p.add(line, f"{where}: Parquet needs pyarrow (pip install pyarrow); or use .csv")
+        value = results.get(source)
+        if source not in results and source not in names:
+            p.add(line, f"{where}: 'from: {source}' names no input or step")
+        elif value is not None:
+            needs = "table" if kind == "table" else "array"
+            if value.kind != needs and not (kind == "table" and value.kind == "scalar"):
+                what = {"array": "an image", "table": "a table", "scalar": "a number"}
+                p.add(
+                    line,
+                    f"{where}: {source!r} is {what[value.kind]}; a {fmt} file needs {what[needs]}",
+                )
+            if kind == "picture" and "contour" in spec:
+                other = results.get(str(spec["contour"]))
+                if other is None or other.kind != "array" or other.shape != value.shape:
+                    p.add(
+                        line,
+                        f"{where}: contour {spec['contour']!r} must name an image of "
+                        f"shape {value.shape}",
+                    )
+        out.append(Output(source, path, kind, fmt, spec, line))
+    return tuple(out)
+
+
+def output_kind(path: Path) -> tuple[str | None, str]:
+    name = path.name.lower()
+    if name.endswith(".ome.zarr"):
+        return "array", "ome-zarr"
+    suffix = Path(name).suffix
+    if suffix in _ARRAY_SUFFIXES:
+        return "array", _ARRAY_SUFFIXES[suffix]
+    if suffix in _TABLE_SUFFIXES:
+        return "table", suffix[1:]
+    if suffix == ".png":
+        return "picture", "png"
+    return None, ""
+
+
+def check_writable(out_dir: Path, outputs: tuple[Output, ...], p: Problems, line: int) -> None:
+    """The directories the job writes (outputs, work directory) can be written."""
+    from bigimg.io.faults import unwritable
+
+    work = work_dir(out_dir)
+    refused = unwritable([work, *(o.path.parent for o in outputs)])
+    for out in outputs:
+        if out.path.parent in refused:
+            p.add(out.line, f"output {str(out.path)!r}: {refused[out.path.parent]}")
+    if work in refused and refused[work] not in {refused.get(o.path.parent) for o in outputs}:
+        p.add(line, f"the job's work directory {str(work)!r}: {refused[work]}")
+
+
+def check_targets(job: Job, p: Problems) -> None:
+    """Existing outputs: resumed when this job wrote them, else refused without
+    ``overwrite`` (and never deleted when they are not bigimg's)."""
+    journal = Journal(job.work_dir)
+    for out in job.outputs:
+        if not targets.exists(out.path):
+            continue
+        mine = journal.owner(out.path)
+        if mine == job.output_fingerprint(out):
+            continue  # an earlier run of this very job: resumed
+        if job.overwrite or mine is not None:
+            try:  # what bigimg may not delete is refused even so
+                targets.refuse_existing(out.path, overwrite=True, what="output")
+            except TargetExistsError as exc:
+                p.add(out.line, str(exc))
+                continue
+        if job.overwrite:
+            continue
+        if mine is not None:
+            p.add(
+                out.line,
+                f"output {str(out.path)!r} was written by this job with other "
+                "settings (a step or input it depends on changed); pass --overwrite to "
+                "recompute it",
+            )
+        else:
+            p.add(
+                out.line,
+                f"output {str(out.path)!r} already exists; pass --overwrite to replace it",
+            )
