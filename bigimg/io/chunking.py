@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import dask.array as da
 import numpy as np
 
-__all__ = ["TARGET_CHUNK_BYTES", "choose_chunks"]
+__all__ = ["MAX_CHUNKS", "TARGET_CHUNK_BYTES", "check_openable", "choose_chunks"]
 
 #: Default size of one dask chunk when a source is opened: tens of MiB, the
 #: range where per-task overhead is negligible and a 2-core machine still has
 #: many chunks in flight well inside its memory.
 TARGET_CHUNK_BYTES = 32 * 2**20
+#: Most default chunks an opened image may need (512 TiB): dask's bookkeeping
+#: of more takes minutes and gigabytes before anything is read, and a shape
+#: that large in a file's metadata is most likely damage (a digit too many).
+MAX_CHUNKS = 2**24
+#: Storage chunks per axis given to dask as the grouping hint; more are
+#: grouped first (dask spells the hint out chunk by chunk).
+_MAX_HINT = 2**16
 
 
 def choose_chunks(
@@ -35,7 +43,7 @@ def choose_chunks(
         chunks = "auto"
         previous = None
         if storage_chunks is not None:
-            previous = tuple(max(1, min(int(c), s)) for c, s in zip(storage_chunks, shape))
+            previous = tuple(_hint(int(c), s) for c, s in zip(storage_chunks, shape))
         try:
             return da.core.normalize_chunks(
                 chunks,
@@ -52,3 +60,28 @@ def choose_chunks(
         raise ValueError(
             f"chunks={chunks!r} does not fit an image of shape {shape}: {exc}"
         ) from exc
+
+
+def _hint(chunk: int, size: int) -> int:
+    """The storage chunk ``chunk`` of an axis of ``size``, as dask's grouping hint:
+    a multiple of it, so that the axis has at most :data:`_MAX_HINT` of them."""
+    chunk = max(1, chunk)
+    groups = max(1, -(-size // (chunk * _MAX_HINT)))
+    return max(1, min(chunk * groups, size))
+
+
+def check_openable(shape: Sequence[int], dtype: np.dtype, where: str) -> None:
+    """Raise :class:`~bigimg.errors.MetadataError` naming ``where`` (the file
+    whose metadata gives ``shape``) if the image needs more than
+    :data:`MAX_CHUNKS` chunks of :data:`TARGET_CHUNK_BYTES`."""
+    from bigimg.errors import MetadataError
+
+    nbytes = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
+    needed = -(-nbytes // TARGET_CHUNK_BYTES)
+    if needed > MAX_CHUNKS:
+        raise MetadataError(
+            f"{where!r}: shape {tuple(int(s) for s in shape)} of {np.dtype(dtype)} "
+            f"({nbytes} bytes) is too large to open: it needs {needed} chunks of "
+            f"{TARGET_CHUNK_BYTES} bytes, more than {MAX_CHUNKS}; the metadata is most "
+            "likely damaged"
+        )

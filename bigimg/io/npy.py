@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import tokenize
 from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
 
+from bigimg.errors import MetadataError
 from bigimg.io.raw import RawFile, check_size, open_raw_file
 from bigimg.io.registry import ImageInfo, register
 
 __all__ = ["read_header"]
+
+#: What numpy's header parser raises on a damaged header: a bad magic or
+#: dictionary (ValueError, SyntaxError), text cut short (TokenError), a value
+#: of the wrong kind (TypeError), absurd nesting (RecursionError).
+_HEADER_ERRORS = (ValueError, SyntaxError, TypeError, tokenize.TokenError, RecursionError)
 
 
 def read_header(path: Path) -> RawFile:
@@ -25,9 +32,17 @@ def read_header(path: Path) -> RawFile:
                 else np.lib.format.read_array_header_2_0
             )
             shape, fortran, dtype = reader(f, max_header_size=2**20)
-        except ValueError as exc:
-            raise ValueError(f"{str(path)!r} is not a valid .npy file: {exc}") from exc
+        except _HEADER_ERRORS as exc:
+            raise MetadataError(
+                f"{str(path)!r} is not a valid .npy file: its header is damaged "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
         offset = f.tell()
+    if any(n < 0 for n in shape):
+        raise MetadataError(
+            f"{str(path)!r} is not a valid .npy file: its header gives the negative "
+            f"shape {tuple(shape)}"
+        )
     if dtype.hasobject:
         raise TypeError(f"{str(path)!r} holds Python objects; bigimg reads numeric .npy only")
     raw = RawFile(str(path), tuple(shape), dtype, offset, "F" if fortran else "C")

@@ -18,7 +18,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from bigimg.errors import CorruptDataError
+from bigimg.errors import CorruptDataError, MetadataError
 from bigimg.io.chunking import choose_chunks
 from bigimg.io.faults import region_text
 from bigimg.io.registry import ImageInfo, register
@@ -142,13 +142,14 @@ def check_size(path: Path, expected: int, what: str, *, header: bool = False) ->
     """Raise ``ValueError`` unless ``path`` has exactly ``expected`` bytes.
 
     ``header``: the layout comes from the file's own header, not the user's
-    options, so only the file can be wrong.
+    options, so only the file can be wrong: a
+    :class:`~bigimg.errors.MetadataError` (a ``ValueError``) is raised.
     """
     actual = os.path.getsize(path)
     if actual != expected:
         damage = "the file is truncated" if actual < expected else "the file has extra bytes"
         hint = damage if header else f"check dtype, shape and offset (or {damage})"
-        raise ValueError(
+        raise (MetadataError if header else ValueError)(
             f"{str(path)!r} has {actual} bytes but {what} needs {expected} bytes: {hint}"
         )
 

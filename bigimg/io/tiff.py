@@ -8,18 +8,17 @@ Uncompressed contiguous series are read like raw files, byte range by byte
 range. Writing streams tiles to ``<target>.partial`` and renames it at the end.
 
 Damage is reported with the page and the tile or strip: at open, from the
-tags alone (every tile or strip must lie inside the file, and the chain of
-pages must not run past its end); when computing, a tile or strip that does
-not decode raises :class:`~bigimg.errors.CorruptDataError` naming it.
+tags alone (:mod:`bigimg.io.tiff_checks`: tags tifffile cannot make sense of,
+or tiles, strips or a chain of pages that run past the end of the file);
+when computing, a tile or strip that does not decode raises
+:class:`~bigimg.errors.CorruptDataError` naming it.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
-import math
 import os
-import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -32,13 +31,20 @@ import numpy as np
 import tifffile
 import zarr
 
-from bigimg.errors import BigimgError, CorruptDataError, IncompleteDataError, TargetExistsError
+from bigimg.errors import (
+    BigimgError,
+    CorruptDataError,
+    IncompleteDataError,
+    MetadataError,
+    TargetExistsError,
+)
 from bigimg.io import targets
-from bigimg.io.chunking import TARGET_CHUNK_BYTES, choose_chunks
+from bigimg.io.chunking import TARGET_CHUNK_BYTES, check_openable, choose_chunks
 from bigimg.io.faults import first_failing, region_text, write_error
 from bigimg.io.raw import RawFile
 from bigimg.io.registry import ImageInfo, register
 from bigimg.io.selection import bounding_box
+from bigimg.io.tiff_checks import check_segments, lost_pages, parsing
 
 __all__ = ["TiffArray", "TiffBackend", "incomplete_marker"]
 
@@ -87,7 +93,9 @@ class TiffArray:
         """
         bounds, relative = bounding_box(key, self.shape)
         region = tuple(slice(a, b) for a, b in bounds)
-        tif, z = _zarr_array(self, bounds)
+        where = f"series {self.series}, level {self.level}, array region {region_text(bounds)}"
+        with parsing(Path(self.path), where, CorruptDataError):
+            tif, z = _zarr_array(self, bounds)
         try:
             box = np.asarray(z[region])
         except MemoryError:
@@ -185,19 +193,12 @@ def _describe(path: Path, options: dict[str, Any]) -> _Described:
             )
         raise FileNotFoundError(f"no such file: {str(path)!r}")
     st = os.stat(path)
-    try:
+    with parsing(path):
         tif = tifffile.TiffFile(path)
-    except tifffile.TiffFileError as exc:
-        raise ValueError(f"{str(path)!r} is not a readable TIFF file: {exc}") from exc
     with tif:
-        try:
+        with parsing(path):
             tif.series  # noqa: B018  (parses the pages; a damaged file fails here)
-        except (tifffile.TiffFileError, struct.error, ValueError, IndexError, KeyError) as exc:
-            raise ValueError(
-                f"{str(path)!r} is not a readable TIFF file (damaged or truncated): "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        lost = _lost_pages(tif, path, st.st_size)
+            lost = lost_pages(tif, path, st.st_size)
         try:
             described = _describe_open(tif, path, (st.st_mtime_ns, st.st_size), options)
         except (ValueError, TypeError):  # e.g. series= names a series the cut lost
@@ -209,93 +210,49 @@ def _describe(path: Path, options: dict[str, Any]) -> _Described:
         return described
 
 
-def _lost_pages(tif: tifffile.TiffFile, path: Path, size: int) -> CorruptDataError | None:
-    """The error to raise if the last page tifffile could read links to a next
-    page past the end of the file: the file was cut and the pages after it are
-    lost (tifffile only logs this and returns fewer pages)."""
-    fmt = tif.tiff
-    last = tif.pages[len(tif.pages) - 1]
-    fh = tif.filehandle
-    fh.seek(last.offset)
-    (ntags,) = struct.unpack(fmt.tagnoformat, fh.read(fmt.tagnosize))
-    fh.seek(last.offset + fmt.tagnosize + ntags * fmt.tagsize)
-    raw = fh.read(fmt.offsetsize)
-    following = struct.unpack(fmt.offsetformat, raw)[0] if len(raw) == fmt.offsetsize else None
-    if following is not None and following + fmt.tagnosize <= size:
-        return None
-    where = "is cut off" if following is None else f"points to byte {following}"
-    cut = _outside(last, size)
-    return CorruptDataError(
-        f"{str(path)!r} is truncated: "
-        + (f"{cut} lies past the end of the file, and " if cut else "")
-        + f"the link from page {last.index} to the next page {where}, past the end of the "
-        f"file ({size} bytes); the pages after page {last.index} are lost"
-    )
-
-
-def _outside(page: Any, size: int) -> str | None:
-    """``'page 3, tile 15 of 16 (bytes 34837-35359)'``: the first tile or strip
-    of ``page`` that does not lie inside the first ``size`` bytes, if any."""
-    offsets = np.asarray(page.dataoffsets, dtype=np.int64)
-    counts = np.asarray(page.databytecounts, dtype=np.int64)
-    outside = np.flatnonzero((offsets + counts > size) & (counts > 0))
-    if not outside.size:
-        return None
-    i = int(outside[0])
-    kind = "tile" if page.keyframe.is_tiled else "strip"
-    return (
-        f"page {page.index}, {kind} {i} of {len(offsets)} "
-        f"(bytes {offsets[i]}-{offsets[i] + counts[i] - 1})"
-    )
-
-
-def _check_segments(sub: Any, path: Path, dtype: np.dtype, size: int) -> None:
-    """Raise if a tile or strip of the series level ``sub`` lies past the end of
-    its file (read from the tags only: offsets and byte counts)."""
-    if sub.dataoffset is not None and sub.transform is None and not sub.is_multifile:
-        page_bytes = math.prod(sub.keyframe.shape) * dtype.itemsize
-        end = sub.dataoffset + sub.size * dtype.itemsize
-        if end > size and page_bytes:
-            page = max(0, size - sub.dataoffset) // page_bytes
-            first = sub.dataoffset + page * page_bytes
-            raise CorruptDataError(
-                f"{str(path)!r} is truncated: page {page} (bytes {first}-"
-                f"{first + page_bytes - 1}) and the pages after it lie past the end of the "
-                f"file ({size} bytes; the pixel data needs {end})"
-            )
-        return
-    for page in sub.pages:
-        if page is None:
-            continue
-        fh = page.parent.filehandle
-        cut = _outside(page, fh.size)
-        if cut is not None:
-            same = Path(fh.path).resolve() == Path(path).resolve()
-            file = str(path) if same else fh.path  # a page of another file (OME multi-file)
-            raise CorruptDataError(
-                f"{file!r} is truncated: {cut} lies past the end of the file ({fh.size} bytes)"
-            )
-
-
 def _describe_open(
     tif: tifffile.TiffFile, path: Path, stamp: tuple[int, int], options: dict[str, Any]
 ) -> _Described:
+    if not tif.series:
+        raise MetadataError(f"{str(path)!r} is not a readable TIFF file: it holds no image")
     index = _index(options, "series", len(tif.series), path)
-    series = tif.series[index]
-    level = _index(options, "level", len(series.levels), path)
+    with parsing(path, f"series {index}"):
+        series = tif.series[index]
+        levels = len(series.levels)
+    level = _index(options, "level", levels, path)
+    with parsing(path, f"series {index}, level {level}"):
+        return _describe_level(tif, path, stamp, series, index, level)
+
+
+def _describe_level(
+    tif: tifffile.TiffFile, path: Path, stamp: tuple[int, int], series: Any, index: int, level: int
+) -> _Described:
     sub = series.levels[level]
     shape, dtype, key = tuple(sub.shape), np.dtype(sub.dtype).newbyteorder("="), sub.keyframe
+    if not all(isinstance(n, int | np.integer) and n >= 0 for n in (*shape, *key.shape)):
+        raise MetadataError(  # e.g. a float read from a damaged tag of a rational type
+            f"{str(path)!r}: series {index} has the shape {shape} (page {key.index}: "
+            f"{tuple(key.shape)}), not one of whole numbers"
+        )
+    compression = getattr(key.compression, "name", None)
+    if compression is None:  # a number tifffile has no codec (nor name) for
+        raise MetadataError(
+            f"{str(path)!r}: page {key.index} has compression {key.compression}, which "
+            "tifffile does not know (the tag is damaged, or the codec is not a TIFF one)"
+        )
     arr: TiffArray | RawFile = TiffArray(str(path), shape, dtype, index, level, stamp)
-    _check_segments(sub, path, dtype, stamp[1])
+    check_segments(sub, path, dtype, stamp[1])
     offset = sub.dataoffset
     if offset is not None and sub.transform is None and not series.is_multifile:
         arr = RawFile(str(path), shape, dtype.newbyteorder(tif.byteorder), offset)
     page = tuple(key.shape)
-    if not key.is_tiled and shape[len(shape) - len(page) :] == page:
-        storage = (1,) * (len(shape) - len(page)) + page  # whole pages
-    else:  # tiles (or strips of pages tifffile reshaped): the Zarr store's chunks
+    whole_pages = not key.is_tiled and shape[len(shape) - len(page) :] == page
+    storage = (1,) * (len(shape) - len(page)) + page
+    if isinstance(arr, TiffArray) or not whole_pages:  # the view the tasks read, tried now
         store = series.aszarr(level=level)
-        storage = tuple(zarr.open_array(store, mode="r", zarr_format=2).chunks)
+        chunks = tuple(zarr.open_array(store, mode="r", zarr_format=2).chunks)
+        if not whole_pages:  # tiles (or strips of pages tifffile reshaped): its chunks
+            storage = chunks
     info = ImageInfo(
         str(path),
         "bigtiff" if tif.is_bigtiff else "tiff",
@@ -306,7 +263,7 @@ def _describe_open(
         axes=tuple(sub.axes.lower()),
         details={
             "series": f"{index} of {len(tif.series)}",
-            "layout": f"{'tiles' if key.is_tiled else 'strips'}, {key.compression.name.lower()}",
+            "layout": f"{'tiles' if key.is_tiled else 'strips'}, {compression.lower()}",
         },
     )
     return _Described(arr, storage, info, stamp)
@@ -338,6 +295,7 @@ class TiffBackend:
         """Lazy dask array of series ``series`` (default 0), pyramid level ``level``."""
         desc = _describe(Path(path), options)
         arr, dtype = desc.array, desc.info.dtype
+        check_openable(arr.shape, dtype, str(path))
         chunks = choose_chunks(arr.shape, dtype, chunks, storage_chunks=desc.storage)
         name = f"bigimg-{Path(arr.path).name}-{da.core.tokenize(arr, desc.stamp)}"
         out = da.from_array(

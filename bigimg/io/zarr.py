@@ -28,7 +28,7 @@ from dask.base import tokenize
 from bigimg.cluster import run_keys, tile_order
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError
 from bigimg.io import ome, targets
-from bigimg.io.chunking import choose_chunks
+from bigimg.io.chunking import check_openable, choose_chunks
 from bigimg.io.faults import write_error
 from bigimg.io.registry import ImageInfo, register, register_sink
 from bigimg.io.zarr_chunks import MISSING_CHUNKS, ZarrSource, ZarrTarget
@@ -92,14 +92,69 @@ def _bad_json(directory: Path) -> MetadataError | None:
     return None
 
 
+#: What zarr raises on metadata it cannot make sense of (its own errors are
+#: ValueErrors; a missing or unknown key is a TypeError of a constructor; a
+#: fill value out of the dtype's range an OverflowError).
+_METADATA_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
+
+
+def _check_node(directory: Path) -> None:
+    """Refuse a ``zarr.json`` that is not JSON or names no node type (zarr
+    would read it as an empty group)."""
+    bad = _bad_json(directory)
+    if bad is not None:
+        raise bad
+    file = directory / "zarr.json"
+    if not file.is_file():
+        return
+    meta = json.loads(file.read_bytes())
+    kind = meta.get("node_type", "missing") if isinstance(meta, dict) else "missing"
+    if kind not in ("array", "group"):
+        raise MetadataError(
+            f"{str(file)!r}: the Zarr metadata is damaged: 'node_type' must be 'array' or "
+            f"'group', not {kind if kind == 'missing' else repr(kind)}"
+        )
+
+
+def _meta_file(path: Path, component: str | ImageInfo | None = None) -> Path:
+    """The metadata file of the array ``component`` (or of the info's) of ``path``."""
+    if isinstance(component, ImageInfo):
+        component = component.details.get("component")
+    where = path / component if component else path
+    return next((where / f for f in _META_FILES if (where / f).is_file()), where)
+
+
+def _unreadable(directory: Path, exc: Exception) -> ValueError:
+    """The error for a store or node at ``directory`` that zarr cannot open:
+    a :class:`MetadataError` naming its metadata file, if it has one."""
+    bad = _bad_json(directory)
+    if bad is not None:
+        return bad
+    for name in _META_FILES:
+        if (directory / name).is_file():
+            return MetadataError(
+                f"{str(directory / name)!r}: the Zarr metadata cannot be read "
+                f"({type(exc).__name__}: {exc})"
+            )
+    return ValueError(f"{str(directory)!r} is not a readable Zarr store: {exc}")
+
+
 def _child(node: zarr.Group, name: str, path: Path) -> zarr.Array | zarr.Group:
     """``node[name]``, naming the damaged metadata file if it cannot be read."""
+    _check_node(path / name)
     try:
         return node[name]
-    except ValueError as exc:
-        raise _bad_json(path / name) or MetadataError(
-            f"{str(path / name)!r}: the Zarr metadata cannot be read: {exc}"
-        ) from exc
+    except KeyError as exc:  # not in the store, or (zarr says the same) unreadable
+        if not any((path / name / f).is_file() for f in _META_FILES):
+            raise
+        cause: Exception = exc
+        try:  # for the real reason
+            zarr.open(str(path / name), mode="r")
+        except _METADATA_ERRORS as direct:
+            cause = direct
+        raise _unreadable(path / name, cause) from cause
+    except _METADATA_ERRORS as exc:
+        raise _unreadable(path / name, exc) from exc
 
 
 def _level_shapes(
@@ -131,13 +186,11 @@ class ZarrBackend:
     def _resolve(
         self, path: Path, component: str | None, level: int | None
     ) -> tuple[zarr.Array, ImageInfo]:
+        _check_node(path)
         try:
             node = zarr.open(str(path), mode="r")
-        except (FileNotFoundError, ValueError, KeyError) as exc:
-            bad = _bad_json(path)
-            if bad is not None:
-                raise bad from exc
-            raise ValueError(f"{str(path)!r} is not a readable Zarr store: {exc}") from exc
+        except (FileNotFoundError, *_METADATA_ERRORS) as exc:
+            raise _unreadable(path, exc) from exc
         complete = is_complete(node.attrs)
         fmt = f"zarr-v{node.metadata.zarr_format}"
         levels: tuple[tuple[int, ...], ...] = ()
@@ -180,6 +233,11 @@ class ZarrBackend:
             raise ValueError(f"{str(path)!r} is a single array; component/level do not apply")
         complete = complete and is_complete(node.attrs)
         storage = node.shards if getattr(node, "shards", None) else node.chunks
+        if len(storage) != len(node.shape) or not all(c >= 1 for c in storage):
+            raise MetadataError(
+                f"{str(_meta_file(path, component))!r}: the Zarr metadata is damaged: the "
+                f"chunk shape {tuple(storage)} does not fit the shape {tuple(node.shape)}"
+            )
         info = ImageInfo(
             str(path),
             fmt,
@@ -216,6 +274,7 @@ class ZarrBackend:
                 "or pass allow_incomplete=True to read what is there"
             )
         source = _source(node, info.complete, missing_chunks)
+        check_openable(node.shape, node.dtype, str(_meta_file(path, component=info)))
         chunks = choose_chunks(node.shape, node.dtype, chunks, storage_chunks=info.chunks)
         token = da.core.tokenize(str(path.resolve()), component, info, chunks, source.missing)
         return da.from_array(
