@@ -354,3 +354,12 @@ def test_input_path_through_dotdot_is_found(tmp_path: Path) -> None:
     )
     job = pipeline.loads(text)
     assert job.sources[0].path == tmp_path / "in.zarr"
+
+
+def test_output_folder_below_a_file_is_refused_before_work(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "job.yaml").write_text(JOB.format(out="file.txt/x", path="s.zarr"))
+    run = cli("run", "job.yaml", "--dry-run", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "file.txt' is not a directory" in run.stderr
+    assert (tmp_path / "file.txt").read_text() == "x"

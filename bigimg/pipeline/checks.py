@@ -25,7 +25,15 @@ import numpy as np
 
 from bigimg.pipeline import ops
 
-__all__ = ["Problems", "StandIn", "call", "call_with_extra", "main_value", "stand_in_result"]
+__all__ = [
+    "Problems",
+    "StandIn",
+    "call",
+    "call_with_extra",
+    "check_call",
+    "main_value",
+    "stand_in_result",
+]
 
 
 class Problems:
@@ -46,6 +54,16 @@ class _Refused(Exception):
 
 def _refuse(*args: Any, **kwargs: Any) -> Any:
     raise _Refused
+
+
+def check_call(func: Any, *args: Any, **kwargs: Any) -> None:
+    """Call ``func`` with dask's scheduler refusing to run: its checks of its
+    arguments run (and raise), and it stops where it would start computing."""
+    try:
+        with dask.config.set(scheduler=_refuse):
+            func(*args, **kwargs)
+    except _Refused:
+        pass
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,10 @@ import dask.array as da
 from bigimg import datasets
 from bigimg.errors import BigimgError
 from bigimg.io import targets
-from bigimg.pipeline import ops, writes
+from bigimg.pipeline import ops, sections, writes
 from bigimg.pipeline.checks import Problems, StandIn, stand_in_result
 from bigimg.pipeline.document import JobFileError, line_of, parse, set_option, suggest
+from bigimg.pipeline.sections import short
 from bigimg.pipeline.writes import Output
 
 __all__ = ["ConfigError", "Job", "Output", "Source", "Step", "load", "loads"]
@@ -63,7 +64,6 @@ _SOURCE_PATH_OPTIONS = (
     "missing_chunks",
 )
 _SYNTHETIC = tuple(n for n in datasets.__all__ if n != "noisy")
-_CLUSTER = {"scheduler": str, "workers": int, "memory_limit": (str, int), "threads": int}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -244,25 +244,40 @@ def loads(
     for key in data:
         if key not in _TOP:
             p.add(line_of(data, key), f"unknown section {key!r}{suggest(key, _TOP)}")
-    name = str(data.get("job") or Path(file).stem)
-    given_dir = output_dir if output_dir is not None else data.get("output_dir") or f"{name}-out"
+    job_name, file_dir = data.get("job"), data.get("output_dir")
+    if job_name is not None and not isinstance(job_name, str | int):
+        p.add(line_of(data, "job"), f"job must be a name, not {short(job_name)}")
+        job_name = None
+    if file_dir is not None and not isinstance(file_dir, str):
+        p.add(
+            line_of(data, "output_dir"), f"output_dir must be a folder path, not {short(file_dir)}"
+        )
+        file_dir = None
+    name = str(job_name or Path(file).stem)
+    given_dir = output_dir if output_dir is not None else file_dir or f"{name}-out"
     try:
         out_dir = targets.resolve(Path(str(given_dir)).expanduser())
     except (TypeError, ValueError) as exc:
-        p.add(line_of(data, "output_dir"), f"output_dir {given_dir!r}: {exc}")
+        p.add(line_of(data, "output_dir"), f"output_dir {short(given_dir)}: {exc}")
         raise ConfigError(p.items) from None
+    problem = sections.path_problem(out_dir, reserve=sections.RESERVE)
+    if problem is not None:
+        p.add(line_of(data, "output_dir"), f"output_dir {short(str(given_dir))}: {problem}")
+        raise ConfigError(p.items)
     sources = _sources(data, p)
     results: dict[str, StandIn] = {}
     for s in sources:
         try:
             results[s.name] = StandIn.of(s.open())
         except Exception as exc:
-            p.add(s.line, f"input {s.name!r}: {_message(exc)}")
+            p.add(s.line, f"input {s.name!r}: {sections.message(exc)}")
     steps = _steps(data, p, sources, results)
-    cluster = _cluster(data, p, scheduler)
+    cluster = sections.cluster(data, p, scheduler)
     declared = data.get("steps") if isinstance(data.get("steps"), dict) else {}
     names = {s.name for s in sources} | {str(n) for n in declared}
-    outputs = writes.outputs(data, p, out_dir, results, names)
+    outputs = sections.nameable(writes.outputs(data, p, out_dir, results, names), p)
+    sections.check_pictures(outputs, steps, results, p)
+    sections.check_not_in_stores(out_dir, outputs, p, line_of(data, "output_dir"))
     writes.check_paths(out_dir, sources, outputs, p, line_of(data, "output_dir"))
     writes.check_writable(out_dir, outputs, p, line_of(data, "output_dir"))
     job = Job(file, name, out_dir, sources, steps, outputs, cluster, results, overwrite)
@@ -273,9 +288,25 @@ def loads(
     return job
 
 
-def _message(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0] if len(text) > 300 else text
+def _plain(value: Any) -> Any:
+    """``value`` with the parser's mappings (which remember lines) as dicts."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _chunks_ok(chunks: Any, depth: int = 0) -> bool:
+    """``chunks`` is None, ``"auto"``, a positive int (or -1: a whole axis), or
+    a list of those per axis (or of explicit chunk sizes)."""
+    if chunks is None or chunks == "auto":
+        return depth < 2
+    if isinstance(chunks, int) and not isinstance(chunks, bool):
+        return chunks >= 1 or (chunks == -1 and depth < 2)
+    if isinstance(chunks, list) and depth < 2:
+        return bool(chunks) and all(_chunks_ok(c, depth + 1) for c in chunks)
+    return False
 
 
 def _sources(data: Mapping[str, Any], p: Problems) -> tuple[Source, ...]:
@@ -309,6 +340,13 @@ def _sources(data: Mapping[str, Any], p: Problems) -> tuple[Source, ...]:
 def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Source | None:
     spec = dict(spec)
     chunks = spec.pop("chunks", None)
+    if not _chunks_ok(chunks):
+        p.add(
+            line,
+            f"input {name!r}: chunks={short(chunks)}: chunk sizes must be positive integers "
+            "(one for all axes, or one per axis; -1 for a whole axis), or 'auto'",
+        )
+        return None
     if ("path" in spec) == ("synthetic" in spec):
         p.add(line, f"input {name!r} needs exactly one of 'path' and 'synthetic'")
         return None
@@ -340,10 +378,18 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
                 f"input {name!r}: unknown option {key!r}{suggest(key, _SOURCE_PATH_OPTIONS)}",
             )
             return None
-    if not path.exists():
+    problem = sections.path_problem(path)
+    if problem is not None:
+        p.add(line, f"input {name!r}: {short(given)}: {problem}")
+        return None
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         p.add(line, f"input {name!r}: file not found: {given!r}")
         return None
-    stat = path.stat()
+    except OSError as exc:
+        p.add(line, f"input {name!r}: {short(given)}: {exc.strerror or exc}")
+        return None
     identity = _hash(
         [
             "file",
@@ -387,7 +433,7 @@ def _steps(
             try:
                 results[name] = stand_in_result(step, results)
             except Exception as exc:
-                p.add(line, f"{where}: {step.op}: {_message(exc)}")
+                p.add(line, f"{where}: {step.op}: {sections.message(exc)}")
     return tuple(out)
 
 
@@ -431,6 +477,9 @@ def _step(
     if op is None:
         p.add(line, f"{where}: needs 'op' (an operation) or 'expr' (an expression)")
         return None
+    if not isinstance(op, str):
+        p.add(line, f"{where}: op must name an operation, not {short(op)}")
+        return None
     func = ops.OPERATIONS.get(op)
     if func is None:
         p.add(line, f"{where}: unknown op {op!r}{suggest(op, ops.OPERATIONS)}")
@@ -453,8 +502,14 @@ def _step(
         elif (key == first or key in ops.ARRAY_PARAMETERS) and isinstance(value, str):
             ok = known(value) and ok
             refs[key] = value
+        elif (key == first or key in ops.ARRAY_PARAMETERS) and isinstance(value, dict):
+            p.add(
+                line,
+                f"{where}: {key} must name an input or earlier step, not {short(_plain(value))}",
+            )
+            ok = False
         else:
-            literal[key] = value
+            literal[key] = _plain(value)
     if first not in refs:
         p.add(line, f"{where}: {op} needs its image: {first}: <an input or earlier step>")
         ok = False
@@ -467,30 +522,3 @@ def _step(
             p.add(line, f"{where}: {op} needs the parameter {key!r}")
             ok = False
     return Step(name, line, op, literal, refs) if ok else None
-
-
-def _cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dict[str, Any]:
-    spec = data.get("cluster") or {}
-    line = line_of(data, "cluster")
-    if not isinstance(spec, dict):
-        p.add(
-            line,
-            "'cluster' must be a mapping: {workers: 2, memory_limit: 2GiB} or {scheduler: ADDR}",
-        )
-        return {}
-    out = {}
-    for key, value in spec.items():
-        kind = _CLUSTER.get(key)
-        if kind is None:
-            p.add(line, f"cluster: unknown key {key!r}{suggest(key, _CLUSTER)}")
-        elif not isinstance(value, kind) or isinstance(value, bool):
-            p.add(line, f"cluster: {key}={value!r} has the wrong type")
-        elif key in ("workers", "threads") and value < 1:
-            p.add(line, f"cluster: {key}={value!r} must be at least 1")
-        else:
-            out[key] = value
-    if "scheduler" in out and ("workers" in out or "memory_limit" in out):
-        p.add(line, "cluster: give a scheduler address or local workers, not both")
-    if scheduler:
-        out = {"scheduler": scheduler}
-    return out

@@ -166,8 +166,52 @@ _COMPARE = {
 }
 
 
+#: the longest expression text, the most syntax-tree nodes and the deepest
+#: nesting an expression may have (job expressions are a line or two)
+MAX_EXPR_TEXT = 10_000
+MAX_EXPR_NODES = 2_000
+MAX_EXPR_DEPTH = 100
+#: the largest integer, in bits, a constant may reach while it is folded
+MAX_CONSTANT_BITS = 10_000
+#: integer constants numpy can hold: int64 and uint64
+_INT_RANGE = (-(2**63), 2**64 - 1)
+
+
+def _depth_and_size(tree: ast.AST) -> tuple[int, int]:
+    """The depth and node count of ``tree``, counted without recursion and
+    stopping once either passes its limit."""
+    deepest = count = 0
+    stack = [(tree, 1)]
+    while stack and count <= MAX_EXPR_NODES and deepest <= MAX_EXPR_DEPTH:
+        node, depth = stack.pop()
+        count += 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, count
+
+
+def _power_bits(base: Any, exponent: Any) -> int:
+    """At least how many bits ``base ** exponent`` has, for integers (0 for
+    anything that is not a growing integer power): at most twice too few, and
+    integer arithmetic only (a float estimate overflows for huge exponents)."""
+    if not (isinstance(base, int) and isinstance(exponent, int)) or exponent <= 0:
+        return 0
+    if abs(base) <= 1:
+        return 1
+    return (abs(base).bit_length() - 1) * exponent + 1
+
+
+def _count_of(n: int) -> str:
+    """``n`` written out, or as a power of two if it is too long to read."""
+    return str(n) if n.bit_length() < 64 else f"2**{n.bit_length() - 1}"
+
+
 class Expression:
     """An arithmetic expression over named images, checked before use.
+
+    The check takes bounded time whatever the text: its length, nesting and
+    size are limited, and its constant parts (those without names) are
+    computed then, within limits, and used by :meth:`evaluate`.
 
     Parameters
     ----------
@@ -179,7 +223,13 @@ class Expression:
     ------
     ValueError
         For anything but names, numbers, strings given to ``astype``,
-        arithmetic, comparisons and the functions in :data:`FUNCTIONS`.
+        arithmetic, comparisons and the functions in :data:`FUNCTIONS`; for a
+        text longer than :data:`MAX_EXPR_TEXT` or nested deeper than
+        :data:`MAX_EXPR_DEPTH`; and for a constant part that cannot be
+        computed or held: an integer of more than :data:`MAX_CONSTANT_BITS`
+        bits on the way (``9 ** 9 ** 9``), an integer outside numpy's int64
+        and uint64 range, a float that overflows, a division by zero, or a
+        complex result.
 
     Examples
     --------
@@ -193,15 +243,114 @@ class Expression:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str) or not text.strip():
             raise ValueError("expr must be a non-empty string")
+        if len(text) > MAX_EXPR_TEXT:
+            raise ValueError(f"expr {text[:40]!r}... is longer than {MAX_EXPR_TEXT} characters")
+        self.text = text
         try:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
-            raise ValueError(f"expr {text!r} is not valid: {exc.msg}") from None
-        self.text = text
-        self._tree = tree.body
+            raise ValueError(f"expr {self._short()} is not valid: {exc.msg}") from None
+        except (RecursionError, MemoryError):
+            raise ValueError(
+                f"expr {self._short()} is nested too deeply (at most {MAX_EXPR_DEPTH} levels)"
+            ) from None
+        except ValueError as exc:  # NUL bytes
+            raise ValueError(f"expr {self._short()} is not valid: {exc}") from None
+        depth, size = _depth_and_size(tree.body)
+        if depth > MAX_EXPR_DEPTH or size > MAX_EXPR_NODES:
+            raise ValueError(
+                f"expr {self._short()} is too complex: at most {MAX_EXPR_NODES} "
+                f"terms nested at most {MAX_EXPR_DEPTH} deep"
+            )
         names: list[str] = []
-        self._check(self._tree, names)
+        self._check(tree.body, names)
         self.names = tuple(dict.fromkeys(names))
+        self._tree = self._fold(tree.body)
+        for node in ast.walk(self._tree):
+            if isinstance(node, ast.Constant):
+                self._check_constant(node.value, node)
+
+    def _short(self, node: ast.AST | None = None) -> str:
+        """The expression, or the source of ``node`` in it, quoted and cut short."""
+        text = self.text if node is None else ast.unparse(getattr(node, "source", node))
+        return repr(text if len(text) <= 80 else text[:77] + "...")
+
+    def _check_constant(self, value: Any, node: ast.AST) -> None:
+        """Refuse a folded constant numpy cannot hold."""
+        if isinstance(value, complex):
+            raise ValueError(f"expr {self._short()}: {self._short(node)} is not a real number")
+        if isinstance(value, float) and not np.isfinite(value):
+            raise ValueError(f"expr {self._short()}: {self._short(node)} overflows a float")
+        if isinstance(value, int) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            raise ValueError(
+                f"expr {self._short()}: {self._short(node)} is an integer of "
+                f"{value.bit_length()} bits; numpy holds at most 64"
+            )
+
+    def _fold(self, node: ast.AST) -> ast.AST:
+        """``node`` with each part that has no names (nor calls) replaced by its
+        value, computed as :meth:`evaluate` would; integers stay within
+        :data:`MAX_CONSTANT_BITS` (a power's size is estimated first)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            if node.value.bit_length() > MAX_CONSTANT_BITS:
+                raise ValueError(
+                    f"expr {self._short()}: an integer of more than "
+                    f"{MAX_CONSTANT_BITS} bits is not allowed"
+                )
+            return node
+        if isinstance(node, ast.BinOp):
+            left, right = self._fold(node.left), self._fold(node.right)
+            parts: list[ast.AST] = [left, right]
+        elif isinstance(node, ast.UnaryOp):
+            parts = [self._fold(node.operand)]
+        elif isinstance(node, ast.Compare):
+            parts = [self._fold(node.left), self._fold(node.comparators[0])]
+        elif isinstance(node, ast.Call):
+            folded = [self._fold(a) for a in node.args]  # calls themselves run later
+            return ast.Call(func=node.func, args=folded, keywords=[])
+        else:
+            return node
+        if not all(isinstance(p, ast.Constant) for p in parts):
+            return self._rebuild(node, parts)
+        values = [p.value for p in parts]  # type: ignore[attr-defined]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            bits = _power_bits(*values)
+            if bits > MAX_CONSTANT_BITS:
+                raise ValueError(
+                    f"expr {self._short()}: {self._short(node)} is too large "
+                    f"(at least {_count_of(bits)} bits; at most {MAX_CONSTANT_BITS})"
+                )
+        try:
+            value = self._eval(self._rebuild(node, parts), {})
+        except ZeroDivisionError:
+            raise ValueError(
+                f"expr {self._short()}: {self._short(node)} divides by zero"
+            ) from None
+        except OverflowError:
+            raise ValueError(
+                f"expr {self._short()}: {self._short(node)} is too large for a float"
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"expr {self._short()}: {self._short(node)}: {exc}") from None
+        if not isinstance(value, int):
+            self._check_constant(value, node)  # a float overflows, a complex result
+        elif value.bit_length() > MAX_CONSTANT_BITS:
+            raise ValueError(
+                f"expr {self._short()}: {self._short(node)} is too large "
+                f"(more than {MAX_CONSTANT_BITS} bits)"
+            )
+        constant = ast.Constant(value)
+        constant.source = node  # type: ignore[attr-defined]  # for messages
+        return constant
+
+    @staticmethod
+    def _rebuild(node: ast.AST, parts: list[ast.AST]) -> ast.AST:
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(left=parts[0], op=node.op, right=parts[1])
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(op=node.op, operand=parts[0])
+        assert isinstance(node, ast.Compare)
+        return ast.Compare(left=parts[0], ops=node.ops, comparators=[parts[1]])
 
     def _check(self, node: ast.AST, names: list[str]) -> None:
         if isinstance(node, ast.Name):

@@ -37,6 +37,7 @@ from bigimg.pipeline.checks import Problems, call_with_extra
 from bigimg.pipeline.config import ConfigError, Job, Output
 from bigimg.pipeline.lock import job_lock
 from bigimg.pipeline.plan import Plan, plan, program
+from bigimg.pipeline.sections import draws_labels
 from bigimg.pipeline.writes import check_targets
 
 __all__ = ["Progress", "Summary", "run"]
@@ -230,16 +231,9 @@ class _Runner:
             return
         if "contour" in options:
             options["contour"] = self.value(options["contour"])
-        labels = kind == "labels" or (kind is None and self._is_labels(out.source))
+        step, stand_in = self.job.step(out.source), self.job.results[out.source]
+        labels = draws_labels(kind, step, stand_in)
         preview.save_image(value, out.path, labels=labels, **options)
-
-    def _is_labels(self, name: str) -> bool:
-        step, value = self.job.step(name), self.job.results.get(name)
-        if value is not None and value.dtype == np.bool_:
-            return False  # a mask (remove_small_objects of a mask gives one)
-        return step is not None and step.op in (
-            "label", "relabel_sequential", "remove_small_objects", "watershed_ift", "relabel",
-        )  # fmt: skip
 
 
 def _describe(out: Output, value: Any) -> str:

@@ -84,6 +84,14 @@ def work_dir(out_dir: Path) -> Path:
     return out_dir / WORK_DIR
 
 
+def _not_a_directory(place: Path) -> Path | None:
+    """The first of ``place`` and its parents that exists but is not a directory."""
+    for candidate in (*reversed(place.parents), place):
+        if targets.exists(candidate) and not os.path.isdir(candidate):
+            return candidate
+    return None
+
+
 def _within(inner: Path, outer: Path) -> bool:
     """``inner`` is ``outer`` or lies inside it (both resolved)."""
     return inner == outer or outer in inner.parents
@@ -96,8 +104,10 @@ def check_paths(
     work directory; an output folder or work directory that is not a directory."""
     work = work_dir(out_dir)
     for place, what in ((out_dir, "the output folder"), (work, "the job's work directory")):
-        if targets.exists(place) and not os.path.isdir(place):
-            p.add(line, f"{what} {str(place)!r} exists and is not a directory")
+        blocked = _not_a_directory(place)
+        if blocked is not None:
+            p.add(line, f"{what} {str(place)!r}: {str(blocked)!r} is not a directory")
+            return
     inputs = [(s.name, targets.resolve(s.path)) for s in sources if s.path is not None]
     for i, out in enumerate(outputs):
         where = f"output {str(out.path)!r}"
