@@ -1,9 +1,12 @@
-"""Test guards: laziness and bytes read."""
+"""Test guards: laziness, bytes read, and the disk left unchanged."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -42,3 +45,19 @@ def count_bytes_read() -> Iterator[list[int]]:
         yield box
     finally:
         box[0] = bytes_read() - before
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every path under ``root`` (or ``root`` itself, a file) with what it is: a
+    hash of a file's bytes, a symlink's target, or ``dir``; equal digests
+    before and after a command mean it changed nothing there."""
+    out = {}
+    paths = [root] if root.is_file() else sorted(root.rglob("*"))
+    for p in paths:
+        if p.is_symlink():
+            out[str(p)] = "link:" + os.readlink(p)
+        elif p.is_file():
+            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+        else:
+            out[str(p)] = "dir"
+    return out

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import io
 import logging
 import math
@@ -61,6 +60,7 @@ import bigimg
 import bigimg.cluster
 from bigimg import datasets, pipeline
 from bigimg.cli import main
+from tests.guards import tree_digest
 
 CONFIGS = Path(bigimg.__file__).parent / "configs"
 #: Seconds one example (check and run) may take.
@@ -78,20 +78,6 @@ TALLY: Counter[str] = Counter()
 
 
 # --- the sandbox ----------------------------------------------------------------------
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every path under ``root`` with what it is: a hash of a file's bytes, a
-    symlink's target, or ``dir``."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_symlink():
-            out[str(p)] = "link:" + os.readlink(p)
-        elif p.is_file():
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-        else:
-            out[str(p)] = "dir"
-    return out
 
 
 def _png() -> bytes:

@@ -10,7 +10,6 @@ never run at once.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -32,20 +31,7 @@ from bigimg.errors import TargetExistsError
 from bigimg.io import targets
 from bigimg.ndimage.regions import write_table
 from bigimg.pipeline.lock import JobRunningError, job_lock
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every file under ``root`` (and ``root`` itself) with a hash of its bytes."""
-    out = {}
-    paths = [root] if root.is_file() else sorted(root.rglob("*"))
-    for p in paths:
-        if p.is_symlink():
-            out[str(p)] = "link:" + os.readlink(p)
-        elif p.is_file():
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-        else:
-            out[str(p)] = "dir"
-    return out
+from tests.guards import tree_digest
 
 
 def cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
