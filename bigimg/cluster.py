@@ -103,7 +103,28 @@ def connect(
     options.update(kwargs)
     # a Client given no address starts its own LocalCluster and closes it on close()
     # (":0": the scheduler always serves HTTP; a free port avoids clashing with others)
-    return Client(processes=processes, dashboard_address=":8787" if dashboard else ":0", **options)
+    try:
+        return Client(
+            processes=processes, dashboard_address=":8787" if dashboard else ":0", **options
+        )
+    except BaseException:
+        _drop_unstarted_client()
+        raise
+
+
+def _drop_unstarted_client() -> None:
+    """A Client that failed to start its cluster has already made itself dask's
+    default scheduler: close it, or every later compute in this process waits
+    for a scheduler that never comes."""
+    from distributed.client import default_client
+
+    try:
+        client = default_client()
+    except ValueError:  # no default client
+        return
+    if client.status != "running":
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)
 
 
 @contextlib.contextmanager

@@ -298,6 +298,10 @@ def save_image(
     return _write(fig, target, overwrite)
 
 
+#: the most bins a histogram picture may have
+MAX_BINS = 2**16
+
+
 def _bins_range(bins: Any, range: Any) -> tuple[Any, Any]:
     """Checked ``bins`` (an int, or an array of edges) and ``range`` (a pair or None)."""
     if is_int(bins):
@@ -422,6 +426,8 @@ def save_histogram(
     image = _image(image)
     target = _target(path, overwrite, title)
     lines, log = check_reals(thresholds, "thresholds"), check_flag(log, "log")
+    if is_int(bins) and bins > MAX_BINS:
+        raise ValueError(f"bins={bins} is more than a picture shows (at most {MAX_BINS})")
     counts, edges = histogram(image, bins=bins, range=range)
 
     fig = Figure(figsize=(6.4, 4.0), dpi=_DPI, layout="constrained")

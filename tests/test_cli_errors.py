@@ -98,6 +98,10 @@ CASES = [
     (["convert", "a.npy", "o.zarr", "--scheduler", "tcp://host:99999"], "--scheduler"),
     (["convert", "a.npy", "o.zarr", "--to", "xyz"], "--to"),
     (["convert", "a.npy", "file.txt/o.zarr"], "target file.txt/o.zarr"),
+    # options the format does not take
+    (["info", "a.npy", "--component", "x"], "got ['component']"),
+    (["info", "a.npy", "--offset", "3"], "got ['offset']"),
+    (["info", "a.ome.zarr", "--order", "F"], "got ['order']"),
     # run
     (["run", "missing.yaml"], "missing.yaml"),
     (["run", "folder.yaml"], "folder.yaml"),
@@ -130,6 +134,7 @@ CASES = [
     # preview
     (["preview", *RAW, *PNG, "--max-size", "0"], "max_size=0"),
     (["preview", *RAW, *PNG, "--histogram", "--bins", "0"], "bins=0"),
+    (["preview", *RAW, *PNG, "--histogram", "--bins", str(2**63)], "bins=9223372036854775808"),
     (["preview", *RAW, *PNG, "--plane", "99"], "plane=99"),
     (["preview", *RAW, *PNG, "--vmin", "nan"], "--vmin"),
     (["preview", *RAW, *PNG, "--vmax", "inf"], "--vmax"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import dask
@@ -90,3 +92,20 @@ def test_run_keys_raises_a_tasks_error(local_cluster: Any) -> None:
     keys = [(y.name, i) for i in range(y.numblocks[0])]
     with dask.config.set(scheduler=local_cluster), pytest.raises(ZeroDivisionError, match="30"):
         run_keys(y.__dask_graph__(), keys, lambda key, value: None, window_tasks=20)
+
+
+def test_a_local_cluster_that_fails_to_start_leaves_no_default_client() -> None:
+    """Before: the half-made Client stayed dask's default scheduler and every
+    later compute in the process waited for it forever."""
+    code = (
+        "import bigimg.cluster, dask.array as da\n"
+        "try:\n"
+        "    bigimg.cluster.connect(n_workers=1, memory_limit='lots')\n"
+        "except ValueError:\n"
+        "    pass\n"
+        "print(float(da.ones(3, chunks=1).sum().compute()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "3.0", done.stderr

@@ -529,3 +529,28 @@ def test_killed_save_is_recognised_as_incomplete(name: str, tmp_path: Path) -> N
 def _raise_if_incomplete(target: Path) -> None:
     if not bigimg.info(target).complete:
         raise IncompleteDataError("incomplete")
+
+
+@pytest.mark.parametrize("name", ["a.npy", "a.raw", "a.zarr", "a.tif"])
+def test_relative_sources_read_the_same_file_from_another_directory(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task run in another working directory (a worker elsewhere) reads the
+    file the path named when it was opened (before: the path stayed relative)."""
+    data = np.arange(48, dtype="<u2").reshape(6, 8)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    options: dict[str, Any] = {}
+    if name == "a.npy":
+        np.save(tmp_path / "data" / name, data)
+    elif name == "a.raw":
+        data.tofile(tmp_path / "data" / name)
+        options = {"dtype": "<u2", "shape": (6, 8)}
+    elif name == "a.zarr":
+        zarr.create_array(str(tmp_path / "data" / name), data=data, chunks=(3, 4))
+    else:
+        tifffile.imwrite(tmp_path / "data" / name, data)
+    monkeypatch.chdir(tmp_path / "data")
+    image = bigimg.open(name, **options)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    np.testing.assert_array_equal(image.compute(scheduler="sync"), data)

@@ -32,8 +32,10 @@ __all__ = ["ImageInfo", "info", "open", "save", "source_formats", "target_format
 
 
 def _path(source: Any) -> Path:
+    """A source's path, absolute: a task sent to a worker in another working
+    directory reads the same file."""
     try:
-        return Path(os.fspath(source)).expanduser()
+        return Path(os.path.abspath(Path(os.fspath(source)).expanduser()))
     except TypeError:
         raise TypeError(
             f"cannot open a {type(source).__name__}: pass a path, a numpy array or a dask array"

@@ -61,11 +61,11 @@ class NpyBackend:
             return f.read(6) == b"\x93NUMPY"
 
     def open(self, path: Path, *, chunks: object = None, **options: Any) -> da.Array:
-        if options:
-            raise TypeError(f".npy files take no options besides chunks; got {sorted(options)}")
+        _no_options(options)
         return open_raw_file(read_header(path), chunks)
 
     def info(self, path: Path, **options: Any) -> ImageInfo:
+        _no_options(options)
         raw = read_header(path)
         return ImageInfo(
             str(path),
@@ -74,6 +74,14 @@ class NpyBackend:
             raw.native_dtype,
             None,
             details={"order": raw.order, "byte order": raw.dtype.str},
+        )
+
+
+def _no_options(options: dict[str, Any]) -> None:
+    if options:
+        raise TypeError(
+            f".npy files take no options besides chunks (their header says the rest); "
+            f"got {sorted(options)}"
         )
 
 

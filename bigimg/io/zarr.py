@@ -288,8 +288,19 @@ class ZarrBackend:
         )
 
     def info(
-        self, path: Path, *, component: str | None = None, level: int | None = None
+        self,
+        path: Path,
+        *,
+        component: str | None = None,
+        level: int | None = None,
+        **options: Any,
     ) -> ImageInfo:
+        unknown = sorted(set(options) - {"allow_incomplete", "missing_chunks"})
+        if unknown:  # the options of open() that do not change what info tells
+            raise TypeError(
+                f"Zarr stores take the options component= and level= (and, to open, "
+                f"allow_incomplete= and missing_chunks=); got {unknown}"
+            )
         return self._resolve(path, component, level)[1]
 
 

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from bigimg.pipeline.config import Step
 
 __all__ = [
-    "MAX_BINS",
     "RESERVE",
     "check_not_in_stores",
     "check_pictures",
@@ -156,8 +155,6 @@ def draws_labels(kind: str | None, step: Step | None, value: StandIn) -> bool:
     return value.dtype != bool and step is not None and step.op in _LABEL_OPS
 
 
-#: the most bins a histogram picture may have
-MAX_BINS = 2**16
 #: a path no picture can be at (its checks refuse existing ones)
 _NOWHERE = "/dev/null/bigimg-check.png"
 
@@ -193,14 +190,6 @@ def check_pictures(
         contour = options.pop("contour", None)
         try:
             if kind == "histogram":
-                bins = options.get("bins")
-                if isinstance(bins, int) and bins > MAX_BINS:
-                    p.add(
-                        out.line,
-                        f"output {str(out.path)!r}: bins={bins} is more than a picture "
-                        f"shows (at most {MAX_BINS})",
-                    )
-                    continue
                 check_call(preview.save_histogram, value.lazy, _NOWHERE, **options)
                 continue
             if contour is not None:
