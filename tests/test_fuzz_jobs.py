@@ -70,8 +70,8 @@ RUN_LIMIT = 16 * 2**20
 
 #: ... or with more chunks than this.
 CHUNK_LIMIT = 256
-#: Examples: five times the profile's (default 200, ci 300, stress 2500).
-EXAMPLES = settings().max_examples * 5
+#: Examples: four times the profile's (default 160, ci 240, stress 2000).
+EXAMPLES = settings().max_examples * 4
 
 #: outcomes of every example: ``ran``, ``dry-run``, ``refused: <kind>``, ...
 TALLY: Counter[str] = Counter()

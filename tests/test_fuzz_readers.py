@@ -58,8 +58,8 @@ from bigimg.errors import BigimgError, MetadataError
 COMPUTE_LIMIT = 64 * 2**20
 #: Seconds one case (info, open and compute) may take.
 TIME_LIMIT = 5.0
-#: Examples per source: twelve times the profile's (default 480, ci 720, stress 6000).
-EXAMPLES = settings().max_examples * 12
+#: Examples per source: eight times the profile's (default 320, ci 480, stress 4000).
+EXAMPLES = settings().max_examples * 8
 
 #: The plain exceptions ``bigimg.open`` documents besides its own (options that do
 #: not fit, e.g. ``component=`` to choose from a group that is no longer OME-Zarr).
