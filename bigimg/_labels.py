@@ -49,7 +49,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bigimg._components import BlockLabels, label_block, label_block_mapped
-from bigimg.cluster import compute_keys, tile_order
+from bigimg._execute import compute_keys, tile_order
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
 

@@ -15,7 +15,7 @@ of :mod:`bigimg.ndimage.regions` are views on one reduction:
 2. **Tree.** Partials are merged ``split_every`` at a time
    (:func:`bigimg._partials.combine`) up to a single root: no merge receives
    more than ``split_every`` partials. The blocks and the first merges are
-   tasks, run through :func:`bigimg.cluster.run_keys` (in windows on a
+   tasks, run through :func:`bigimg._execute.run_keys` (in windows on a
    cluster, so the scheduler holds a bounded number of tasks); the levels
    above merge in this process as the first merges arrive, each merge's
    inputs fixed by position, so the root does not depend on arrival order.
@@ -38,8 +38,8 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from bigimg._execute import run_keys
 from bigimg._partials import Partial, Plan, Regions, block_partial, combine
-from bigimg.cluster import run_keys
 
 __all__ = [
     "Reduction",

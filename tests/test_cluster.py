@@ -13,7 +13,8 @@ import pytest
 import scipy.ndimage as ndi
 
 import bigimg
-from bigimg.cluster import ENV_VAR, local_defaults, run_keys, scheduler_address
+from bigimg._execute import run_keys
+from bigimg.cluster import ENV_VAR, local_defaults, scheduler_address
 
 
 def test_local_defaults_fit_the_machine() -> None:

@@ -10,6 +10,8 @@ never run at once.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import signal
@@ -27,6 +29,7 @@ import zarr
 
 import bigimg
 from bigimg import pipeline
+from bigimg.cli import main
 from bigimg.errors import TargetExistsError
 from bigimg.io import targets
 from bigimg.ndimage.regions import write_table
@@ -35,13 +38,12 @@ from tests.guards import tree_digest
 
 
 def cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bigimg.cli", *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """``bigimg ARGV`` run in ``cwd`` (in this process: an exception escaping
+    ``main`` fails the test as a traceback would)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 JOB = """\

@@ -25,7 +25,7 @@ import numpy as np
 import zarr
 from dask.base import tokenize
 
-from bigimg.cluster import run_keys, tile_order
+from bigimg._execute import run_keys, tile_order
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError
 from bigimg.io import ome, targets
 from bigimg.io.chunking import check_openable, choose_chunks
@@ -440,7 +440,7 @@ def write_chunks(
 
     Chunks whose block index is in ``skip`` are not computed. ``on_done(index)``
     is called in this process after each chunk's write has returned. On a
-    cluster the writes go to the scheduler in windows (:func:`bigimg.cluster.run_keys`).
+    cluster the writes go to the scheduler in windows (:func:`bigimg._execute.run_keys`).
     A failed write raises :class:`~bigimg.errors.WriteError` naming the chunk.
     """
     if array.ndim == 0:
