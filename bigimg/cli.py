@@ -120,18 +120,22 @@ def _target_format(text: str) -> str:
     return text
 
 
-def _memory(text: str) -> str:
-    """An argparse type: a memory size like ``2GiB`` (or 'auto'), kept as written."""
-    from dask.utils import parse_bytes
+def _local(key: str) -> Callable[[str], Any]:
+    """An argparse type for a local cluster's ``key``, by :func:`bigimg.cluster.local_problem`."""
 
-    if text != "auto":
-        try:
-            size = parse_bytes(text)
-        except (ValueError, TypeError):
-            size = 0
-        if size <= 0:
-            raise argparse.ArgumentTypeError(f"expected a size like 2GiB, got {text!r}")
-    return text
+    def parse(text: str) -> Any:
+        value: Any = text
+        if key != "memory_limit":
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        problem = bigimg.cluster.local_problem(key, value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+        return value
+
+    return parse
 
 
 def _address(text: str) -> str:
@@ -221,8 +225,8 @@ def _add_source_arguments(p: argparse.ArgumentParser) -> None:
 def _add_cluster_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("where to run (default: threads in this process)")
     g.add_argument("--scheduler", type=_address, help="address of a running dask scheduler")
-    g.add_argument("--workers", type=_count(1), help="start a local cluster of this many workers")
-    g.add_argument("--memory-limit", type=_memory, help="memory per local worker, e.g. 2GiB")
+    g.add_argument("--workers", type=_local("workers"), help="start a local cluster of N workers")
+    g.add_argument("--memory-limit", type=_local("memory_limit"), help="memory per worker: 2GiB")
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

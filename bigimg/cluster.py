@@ -21,6 +21,7 @@ __all__ = [
     "compute_context",
     "connect",
     "local_defaults",
+    "local_problem",
     "scheduler_address",
 ]
 
@@ -34,6 +35,45 @@ def scheduler_address(address: str | None = None) -> str | None:
     return os.environ.get(ENV_VAR) or dask.config.get("scheduler-address", None) or None
 
 
+#: local workers (processes) and threads per worker a cluster on this machine
+#: may have, per core: more only thrashes (and 100000 workers never start)
+PER_CORE = {"workers": 4, "threads": 64}
+
+
+def local_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be the local cluster's ``key`` (``workers``,
+    ``threads`` or ``memory_limit``), or None: the one rule the command line,
+    job files and :func:`connect` apply.
+
+    Examples
+    --------
+    >>> local_problem("memory_limit", "lots")
+    "must be a size per worker like 2GiB or 500MB, a number of bytes, or 'auto'"
+    >>> local_problem("workers", 2) is None
+    True
+    """
+    if key == "memory_limit":
+        size = value
+        if isinstance(value, str):
+            if value.strip() == "auto":
+                return None
+            from dask.utils import parse_bytes
+
+            try:
+                size = parse_bytes(value) if value.strip() else 0
+            except (ValueError, TypeError):
+                size = 0
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            return "must be a size per worker like 2GiB or 500MB, a number of bytes, or 'auto'"
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return "must be an integer of at least 1"
+    most = PER_CORE[key] * (os.cpu_count() or 1)
+    if value > most:
+        return f"is more than this machine can use (at most {most}: {PER_CORE[key]} per core)"
+    return None
+
+
 def local_defaults(
     n_workers: int | None = None, memory_limit: int | str | None = None
 ) -> dict[str, Any]:
@@ -45,8 +85,11 @@ def local_defaults(
     """
     cores = os.cpu_count() or 1
     n = n_workers if n_workers is not None else cores
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_workers={n_workers!r} must be a positive integer")
+    for key, value in (("workers", n), ("memory_limit", memory_limit)):
+        problem = local_problem(key, value) if value is not None else None
+        if problem is not None:
+            name = "n_workers" if key == "workers" else key
+            raise ValueError(f"{name}={value!r} {problem}")
     if memory_limit is None:
         memory_limit = int(psutil.virtual_memory().total * 0.8 / n)
     return {"n_workers": n, "threads_per_worker": 1, "memory_limit": memory_limit}

@@ -93,6 +93,8 @@ CASES = [
     (["convert", "a.npy", "o.zarr", "--workers", "1", "--memory-limit", "lots"], "--memory-limit"),
     (["convert", "a.npy", "o.zarr", "--memory-limit", "0"], "--memory-limit"),
     (["convert", "a.npy", "o.zarr", "--memory-limit", "2GiB"], "--workers too"),
+    (["convert", "a.npy", "o.zarr", "--workers", "100000"], "--workers"),
+    (["convert", "a.npy", "o.zarr", "--workers", "1", "--memory-limit", "-1GiB"], "--memory"),
     (["convert", "a.npy", "o.zarr", "--workers", "1", "--scheduler", "tcp://h:1"], "--scheduler"),
     (["convert", "a.npy", "o.zarr", "--scheduler", "not-an-address"], "--scheduler"),
     (["convert", "a.npy", "o.zarr", "--scheduler", "tcp://host:99999"], "--scheduler"),

@@ -277,7 +277,6 @@ def loads(
     names = {s.name for s in sources} | {str(n) for n in declared}
     outputs = sections.nameable(writes.outputs(data, p, out_dir, results, names), p)
     sections.check_pictures(outputs, steps, results, p)
-    sections.check_not_in_stores(out_dir, outputs, p, line_of(data, "output_dir"))
     writes.check_paths(out_dir, sources, outputs, p, line_of(data, "output_dir"))
     writes.check_writable(out_dir, outputs, p, line_of(data, "output_dir"))
     job = Job(file, name, out_dir, sources, steps, outputs, cluster, results, overwrite)

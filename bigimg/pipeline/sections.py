@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bigimg.cluster import local_problem
 from bigimg.pipeline.checks import Problems, StandIn, check_call
 from bigimg.pipeline.document import line_of, suggest
 from bigimg.pipeline.writes import Output
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RESERVE",
-    "check_not_in_stores",
     "check_pictures",
     "draws_labels",
     "cluster",
@@ -102,46 +102,6 @@ def nameable(outputs: tuple[Output, ...], p: Problems) -> tuple[Output, ...]:
     return tuple(out)
 
 
-_STORE_MARKERS = ("zarr.json", ".zarray", ".zgroup")
-
-
-def _store_holding(path: Path) -> Path | None:
-    """The existing Zarr store (array or group) that ``path`` lies inside, if any."""
-    for place in path.parents:
-        if any(os.path.isfile(place / m) for m in _STORE_MARKERS):
-            return place
-    return None
-
-
-def check_not_in_stores(
-    out_dir: Path, outputs: tuple[Output, ...], p: Problems, line: int
-) -> None:
-    """Refuse an output folder, or an output, inside an existing Zarr store
-    (writing there would add foreign files to someone's data).
-
-    Parameters
-    ----------
-    out_dir : Path
-        The job's output folder (resolved).
-    outputs : tuple of Output
-        The job's outputs (resolved paths).
-    p : Problems
-        Where each problem is reported.
-    line : int
-        The line of ``output_dir``.
-    """
-    store = _store_holding(out_dir / "x")
-    if store is not None:
-        p.add(
-            line, f"the output folder {str(out_dir)!r} lies inside the Zarr store {str(store)!r}"
-        )
-        return
-    for out in outputs:
-        store = _store_holding(out.path)
-        if store is not None:
-            p.add(out.line, f"output {str(out.path)!r} lies inside the Zarr store {str(store)!r}")
-
-
 #: steps whose results are drawn as labels, unless they are masks
 _LABEL_OPS = ("label", "relabel_sequential", "remove_small_objects", "watershed_ift", "relabel")
 
@@ -216,30 +176,6 @@ def message(exc: BaseException) -> str:
     return text.splitlines()[0] if len(text) > 300 else text
 
 
-#: local workers (processes) and threads a job may ask for, per core of the machine
-_PER_CORE = {"workers": 4, "threads": 64}
-
-
-def _most(key: str) -> int:
-    return _PER_CORE[key] * (os.cpu_count() or 1)
-
-
-def _memory_ok(value: Any) -> bool:
-    """A memory limit a local cluster takes: a positive size or ``'auto'``."""
-    if isinstance(value, str):
-        if value.strip() == "auto":
-            return True
-        if not value.strip():
-            return False
-        from dask.utils import parse_bytes
-
-        try:
-            value = parse_bytes(value)
-        except (ValueError, TypeError):
-            return False
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dict[str, Any]:
     """The job's checked ``cluster`` section.
 
@@ -272,20 +208,8 @@ def cluster(data: Mapping[str, Any], p: Problems, scheduler: str | None) -> dict
             p.add(line, f"cluster: unknown key {key!r}{suggest(key, _CLUSTER)}")
         elif not isinstance(value, kind) or isinstance(value, bool):
             p.add(line, f"cluster: {key}={short(value)} has the wrong type")
-        elif key in ("workers", "threads") and value < 1:
-            p.add(line, f"cluster: {key}={value!r} must be at least 1")
-        elif key in ("workers", "threads") and value > _most(key):
-            p.add(
-                line,
-                f"cluster: {key}={short(value)} is more than this machine can use "
-                f"(at most {_most(key)}: {_PER_CORE[key]} per core)",
-            )
-        elif key == "memory_limit" and not _memory_ok(value):
-            p.add(
-                line,
-                f"cluster: memory_limit={short(value)} must be a size per worker "
-                "like 2GiB or 500MB, a number of bytes, or 'auto'",
-            )
+        elif key != "scheduler" and local_problem(key, value) is not None:
+            p.add(line, f"cluster: {key}={short(value)} {local_problem(key, value)}")
         else:
             out[key] = value
     if "scheduler" in out and ("workers" in out or "memory_limit" in out):

@@ -7,7 +7,8 @@ names whether or not ``o1`` exists. Before any work the job is refused when:
 
 * an output is written twice, lies inside another output, or holds one;
 * an output is, holds or lies inside one of the job's input files, or the
-  job's work directory (never allowed, not even with ``--overwrite``);
+  job's work directory, or the output lies inside a Zarr store (never
+  allowed, not even with ``--overwrite``);
 * the output folder or the work directory is there but is not a directory,
   or a directory the job writes cannot be written;
 * an output exists and was not created by this very job (its identity is in
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from bigimg.errors import TargetExistsError
 from bigimg.io import targets
+from bigimg.io.zarr import is_zarr
 from bigimg.pipeline.checkpoint import Journal
 from bigimg.pipeline.checks import Problems, StandIn
 from bigimg.pipeline.document import line_of, suggest
@@ -92,6 +94,11 @@ def _not_a_directory(place: Path) -> Path | None:
     return None
 
 
+def _store_holding(path: Path) -> Path | None:
+    """The existing Zarr store (array or group) that ``path`` lies inside, if any."""
+    return next((place for place in path.parents if is_zarr(place)), None)
+
+
 def _within(inner: Path, outer: Path) -> bool:
     """``inner`` is ``outer`` or lies inside it (both resolved)."""
     return inner == outer or outer in inner.parents
@@ -108,6 +115,12 @@ def check_paths(
         if blocked is not None:
             p.add(line, f"{what} {str(place)!r}: {str(blocked)!r} is not a directory")
             return
+    store = _store_holding(out_dir / "x")
+    if store is not None:
+        p.add(
+            line, f"the output folder {str(out_dir)!r} lies inside the Zarr store {str(store)!r}"
+        )
+        return
     inputs = [(s.name, targets.resolve(s.path)) for s in sources if s.path is not None]
     for i, out in enumerate(outputs):
         where = f"output {str(out.path)!r}"
@@ -118,6 +131,9 @@ def check_paths(
                     f"{where} would write over the job's input {name!r} ({str(path)!r}); "
                     "write it elsewhere (not allowed even with --overwrite)",
                 )
+        store = _store_holding(out.path)
+        if store is not None:  # writing there would add foreign files to someone's data
+            p.add(out.line, f"{where} lies inside the Zarr store {str(store)!r}")
         if _within(out.path, work) or _within(work, out.path):
             p.add(
                 out.line,
