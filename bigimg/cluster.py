@@ -29,7 +29,33 @@ ENV_VAR = "BIGIMG_SCHEDULER"
 
 
 def scheduler_address(address: str | None = None) -> str | None:
-    """The scheduler to join: ``address``, else the environment or dask config."""
+    """The address of the dask scheduler to join, if one is named anywhere.
+
+    The rule :func:`connect` follows: ``address`` itself, else the
+    ``BIGIMG_SCHEDULER`` environment variable, else dask's
+    ``scheduler-address`` config (``DASK_SCHEDULER_ADDRESS``).
+
+    Parameters
+    ----------
+    address : str, optional
+        A scheduler address (``tcp://host:8786``); None or empty: look it up.
+
+    Returns
+    -------
+    str or None
+        The address, or None when none is set (a local cluster or threads are
+        then used).
+
+    Examples
+    --------
+    >>> scheduler_address("tcp://10.0.0.5:8786")
+    'tcp://10.0.0.5:8786'
+    >>> import dask
+    >>> with dask.config.set({"scheduler-address": "tcp://head:8786"}):
+    ...     found = scheduler_address()
+    >>> found == (os.environ.get("BIGIMG_SCHEDULER") or "tcp://head:8786")
+    True
+    """
     if address:
         return address
     return os.environ.get(ENV_VAR) or dask.config.get("scheduler-address", None) or None
@@ -41,9 +67,26 @@ PER_CORE = {"workers": 4, "threads": 64}
 
 
 def local_problem(key: str, value: Any) -> str | None:
-    """Why ``value`` cannot be the local cluster's ``key`` (``workers``,
-    ``threads`` or ``memory_limit``), or None: the one rule the command line,
-    job files and :func:`connect` apply.
+    """Why ``value`` cannot be the local cluster's ``key``, or None if it can.
+
+    The one rule the command line, job files and :func:`connect` apply:
+    worker and thread counts are integers from 1 to 4 workers (64 threads)
+    per core of this machine; memory is a size per worker.
+
+    Parameters
+    ----------
+    key : {'workers', 'threads', 'memory_limit'}
+        Which setting ``value`` is for.
+    value : object
+        The value given: an int for ``workers`` and ``threads``; for
+        ``memory_limit`` a number of bytes, a size like ``'2GiB'`` or
+        ``'500MB'``, or ``'auto'``.
+
+    Returns
+    -------
+    str or None
+        The problem, phrased to follow the setting's name and value in a
+        message (``workers=0 must be ...``), or None for a valid value.
 
     Examples
     --------
@@ -51,6 +94,8 @@ def local_problem(key: str, value: Any) -> str | None:
     "must be a size per worker like 2GiB or 500MB, a number of bytes, or 'auto'"
     >>> local_problem("workers", 2) is None
     True
+    >>> local_problem("threads", 0)
+    'must be an integer of at least 1'
     """
     if key == "memory_limit":
         size = value
@@ -81,7 +126,39 @@ def local_defaults(
 
     One single-threaded worker process per core (scipy.ndimage releases the
     GIL, but processes also keep Python-level work parallel) and 80 % of the
-    machine's memory shared among them.
+    machine's memory shared among them. Nothing is started.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Worker processes (default: one per core), checked by
+        :func:`local_problem`.
+    memory_limit : int or str, optional
+        Memory per worker: bytes, a size like ``'2GiB'``, or ``'auto'``
+        (default: 80 % of the machine's memory divided by ``n_workers``).
+        Passed on as given.
+
+    Returns
+    -------
+    dict
+        ``n_workers``, ``threads_per_worker`` (1) and ``memory_limit``: keyword
+        arguments of ``distributed.LocalCluster``.
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``n_workers`` or ``memory_limit``, naming it.
+
+    Examples
+    --------
+    >>> local_defaults(2, "1GiB")
+    {'n_workers': 2, 'threads_per_worker': 1, 'memory_limit': '1GiB'}
+    >>> local_defaults(1)["memory_limit"] > 0
+    True
+    >>> local_defaults(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_workers=0 must be an integer of at least 1
     """
     cores = os.cpu_count() or 1
     n = n_workers if n_workers is not None else cores
@@ -104,7 +181,14 @@ def connect(
     dashboard: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """Return a ``distributed.Client``, usable as a context manager.
+    """A ``distributed.Client`` for a named scheduler, or for a new local cluster.
+
+    The scheduler is :func:`scheduler_address`'s: ``address``, else the
+    ``BIGIMG_SCHEDULER`` environment variable, else dask's
+    ``scheduler-address`` config. If none is set, a ``LocalCluster`` sized by
+    :func:`local_defaults` is started, and closed with the client. The
+    client becomes dask's default scheduler, so bigimg's computations run on
+    it until it is closed.
 
     Parameters
     ----------
@@ -113,20 +197,48 @@ def connect(
         ``BIGIMG_SCHEDULER`` environment variable, then dask's
         ``scheduler-address`` config are tried; if none is set a local cluster
         is started (and closed with the client).
-    n_workers, memory_limit : optional, keyword-only
-        For a local cluster: worker processes (default: one per core) and
-        memory per worker (bytes or '2GiB'; default 80 % of RAM shared).
-    processes : bool, keyword-only
+    n_workers : int, optional, keyword-only
+        For a local cluster: worker processes (default: one per core).
+    memory_limit : int or str, optional, keyword-only
+        For a local cluster: memory per worker, bytes or a size like
+        ``'2GiB'`` (default: 80 % of the machine's memory shared).
+    processes : bool, optional, keyword-only
         Local workers as processes (default) or threads in this process.
-    dashboard : bool, keyword-only
-        Serve the dask dashboard of a local cluster on a free port.
+    dashboard : bool, optional, keyword-only
+        Serve the dask dashboard of a local cluster on dask's usual port,
+        8787 (default: the scheduler's web server takes any free port).
     **kwargs
         Passed to ``distributed.LocalCluster``.
 
+    Returns
+    -------
+    distributed.Client
+        Connected; usable as a context manager (closing it closes a local
+        cluster it started).
+
+    Raises
+    ------
+    TypeError
+        Local-cluster options (``n_workers``, ``memory_limit``, ``**kwargs``)
+        given with a scheduler to join.
+    ValueError
+        An invalid ``n_workers`` or ``memory_limit`` (:func:`local_defaults`).
+
     Examples
     --------
+    Local-cluster options do not apply to a scheduler that exists (checked
+    before connecting):
+
+    >>> connect("tcp://10.0.0.5:8786", n_workers=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: n_workers/memory_limit/cluster options apply to a local cluster, not to ...
+
+    A local cluster, closed at the end of the block (not run here: it starts
+    worker processes):
+
     >>> import bigimg
-    >>> with bigimg.cluster.connect(n_workers=1, processes=False) as client:
+    >>> with connect(n_workers=2) as client:  # doctest: +SKIP
     ...     total = bigimg.datasets.square((64, 64), chunks=32).sum().compute()
     """
     from distributed import Client
@@ -175,9 +287,38 @@ def compute_context(
     memory_limit: int | str | None = None,
     threads: int | None = None,
 ) -> Iterator[str]:
-    """Where a command's work runs: a scheduler at ``scheduler``, a local
-    cluster of ``workers`` processes, or else dask's threads in this process
-    (``threads`` of them; default: one per core). Yields a description.
+    """A context in which dask computations run where a command asks.
+
+    On the scheduler at ``scheduler``, else on a local cluster of ``workers``
+    processes (both through :func:`connect`, closed on exit), or else on
+    dask's threaded scheduler in this process. What the command line and
+    :func:`bigimg.pipeline.run` use.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a scheduler to join.
+    workers : int, optional, keyword-only
+        Start a local cluster of this many worker processes (without
+        ``scheduler``).
+    memory_limit : int or str, optional, keyword-only
+        Memory per worker of the local cluster (see :func:`connect`).
+    threads : int, optional, keyword-only
+        Threads of the threaded scheduler (default: one per core); used only
+        without ``scheduler`` and ``workers``.
+
+    Yields
+    ------
+    str
+        Where the work runs: ``'threads'`` or ``'dask.distributed at <address>'``.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> with compute_context(threads=2) as where:
+    ...     total = int(da.ones((8, 8), chunks=4).sum().compute())
+    >>> where, total
+    ('threads', 64)
     """
     if scheduler or workers:
         with connect(scheduler, n_workers=workers, memory_limit=memory_limit) as client:

@@ -22,15 +22,14 @@ import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
-from bigimg._arguments import check_int, check_real, is_int
+from bigimg._blob_field import along_axis, blob_block, blob_params
+from bigimg._random_bits import random_block
+from bigimg._validation import check_int, check_real, is_int
 from bigimg.io.chunking import choose_chunks
 
 __all__ = ["blobs", "blobs_intensity", "natural", "noisy", "random_field", "square"]
 
-_GAMMA = 0x9E3779B97F4A7C15  # SplitMix64 increment
 _BLOB_THRESHOLD = 0.5  # blobs() is blobs_intensity() > this
-_BLOB_TRUNCATE = 4.0  # gaussians are exactly 0 beyond this many sigmas (max over blobs)
-_ROW = 16  # batched exp() rows start on multiples of this many elements
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
@@ -71,6 +70,7 @@ def _lazy(
     normalized = _chunks(chunks, shape, dtype)
 
     def block(block_info: dict | None = None) -> np.ndarray:
+        assert block_info is not None  # dask passes it to every block
         loc = block_info[None]["array-location"]
         return func([slice(a, b) for a, b in loc], **params)
 
@@ -83,11 +83,6 @@ def _lazy(
     )
 
 
-def _axis(values: np.ndarray, d: int, ndim: int) -> np.ndarray:
-    """1-D ``values`` shaped to broadcast along axis ``d`` of an ``ndim`` array."""
-    return values.reshape([-1 if i == d else 1 for i in range(ndim)])
-
-
 def _to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float64 values in [0, 1] as ``dtype``: floats as is, ints rounded onto 0..max."""
     if dtype.kind == "f":
@@ -96,37 +91,6 @@ def _to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if int(high) > np.iinfo(dtype).max:  # 64-bit ints: max is not a float64
         high = float(np.nextafter(high, 0.0))
     return np.rint(values * high).astype(dtype)
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic, in place)."""
-    with np.errstate(over="ignore"):  # 0-d arrays warn about the intended wrap-around
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return z
-
-
-def _field_block(
-    loc: list[slice], *, shape: tuple[int, ...], seed: int, normal: bool, dtype: np.dtype
-) -> np.ndarray:
-    ndim, index, stride = len(shape), np.zeros((1,) * len(shape), np.uint64), 1
-    for d in reversed(range(ndim)):  # global C-order linear index of every pixel
-        coords = np.arange(loc[d].start, loc[d].stop, dtype=np.uint64) * np.uint64(stride)
-        index = index + _axis(coords, d, ndim)
-        stride *= shape[d]
-    base = _mix(np.array([seed], dtype=np.uint64))  # two unrelated stream keys per seed
-    keys = _mix(base + np.arange(1, 3, dtype=np.uint64) * np.uint64(_GAMMA))
-    counter = index * np.uint64(_GAMMA)
-    bits = _mix(counter + keys[0])
-    if not normal:
-        nbits = np.finfo(dtype).nmant + 1  # as many random bits as the dtype holds: never 1.0
-        return ((bits >> np.uint64(64 - nbits)).astype(np.float64) * 2.0**-nbits).astype(dtype)
-    u1 = ((bits >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * 2.0**-53  # (0, 1]
-    u2 = (_mix(counter + keys[1]) >> np.uint64(11)).astype(np.float64)
-    return (np.sqrt(-2.0 * np.log(u1)) * np.cos(u2 * (2.0 * math.pi * 2.0**-53))).astype(dtype)
 
 
 def random_field(
@@ -175,7 +139,7 @@ def random_field(
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
     normal = distribution == "normal"
     return _lazy(
-        _field_block,
+        random_block,
         f"random-{distribution}",
         shape,
         chunks,
@@ -230,8 +194,9 @@ def noisy(image: Any, *, sigma: float = 0.1, seed: int = 0, kind: str = "gaussia
     normal, scale = kind == "gaussian", sigma if kind == "gaussian" else sigma * math.sqrt(12.0)
 
     def block(x: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        assert block_info is not None  # dask passes it to every block
         loc = [slice(a, b) for a, b in block_info[0]["array-location"]]
-        field = _field_block(loc, shape=shape, seed=seed, normal=normal, dtype=np.float64)
+        field = random_block(loc, shape=shape, seed=seed, normal=normal, dtype=np.float64)
         return (x.astype(np.float64) + (field if normal else field - 0.5) * scale).astype(out)
 
     token = tokenize("noisy", image.name, sigma, seed, kind)
@@ -290,13 +255,14 @@ def _natural_block(loc: list[slice], *, p: SimpleNamespace, dtype: np.dtype) -> 
     u = [(np.arange(s.start, s.stop) + 0.5) / p.scale for s in loc]  # global coordinates
     out = np.full([s.stop - s.start for s in loc], 0.5)
     for d in range(ndim):
-        out += _axis(p.gradient[d] * (u[d] - p.offset[d]), d, ndim)
+        out += along_axis(p.gradient[d] * (u[d] - p.offset[d]), d, ndim)
     for k, amp, phase in zip(p.k, p.wave_amp, p.phase, strict=True):
         c, s = math.cos(phase), math.sin(phase)  # sin(phase + k.u) by angle addition
         for d in range(ndim):
             theta = k[d] * u[d]
-            cd, sd = _axis(np.cos(theta), d, ndim), _axis(np.sin(theta), d, ndim)
-            c, s = (c * cd - s * sd if d < ndim - 1 else None), s * cd + c * sd
+            cd, sd = along_axis(np.cos(theta), d, ndim), along_axis(np.sin(theta), d, ndim)
+            # c and s become arrays; c is None only after the last axis, where it is unused
+            c, s = (c * cd - s * sd if d < ndim - 1 else None), s * cd + c * sd  # type: ignore[assignment]
         out += amp * s
     for plateau, edge, amp, centre, coef, lo, hi in p.ellipsoids:
         sub = [
@@ -305,7 +271,7 @@ def _natural_block(loc: list[slice], *, p: SimpleNamespace, dtype: np.dtype) -> 
         ]  # bounding box in the chunk
         if any(s.start >= s.stop for s in sub):
             continue
-        dx = [_axis(u[d][s] - centre[d], d, ndim) for d, s in enumerate(sub)]
+        dx = [along_axis(u[d][s] - centre[d], d, ndim) for d, s in enumerate(sub)]
         r2 = sum(q * dx[d] * dx[e] for d, e, q in coef)
         if plateau:  # smoothstep from 1 (r <= 1 - edge) to 0 (r >= 1 + edge)
             t = np.clip((1.0 + edge - np.sqrt(r2)) / (2.0 * edge), 0.0, 1.0)
@@ -372,66 +338,14 @@ def natural(
     )
 
 
-def _blob_params(shape: tuple[int, ...], n: int, blob_size: float, seed: int) -> SimpleNamespace:
-    """Centres (float64), amplitudes and per-axis sigmas of every blob, drawn up front."""
-    rng, ndim = np.random.default_rng(seed), len(shape)
-    if math.prod(shape) == 0:
-        n = 0
-    centre = rng.random((n, ndim)) * np.array(shape, dtype=np.float64)
-    amp = rng.uniform(0.75, 1.5, n)
-    spacing = (math.prod(shape) / max(n, 1)) ** (1.0 / ndim)  # mean distance between centres
-    sigma = blob_size * spacing * np.exp(rng.uniform(-0.3, 0.3, (n, ndim)))
-    radius = math.ceil(_BLOB_TRUNCATE * sigma.max()) if n else 0  # one fixed reach for all
-    width = -(-(2 * radius + 1) // _ROW) * _ROW
-    return SimpleNamespace(
-        centre=centre,
-        amp=amp,
-        sigma=sigma,
-        radius=radius,
-        first=np.floor(centre).astype(np.int64) - radius,
-        offsets=np.arange(width) + 0.5,
-    )
-
-
-def _blob_block(
-    loc: list[slice], *, p: SimpleNamespace, threshold: float | None, dtype: np.dtype
-) -> np.ndarray:
-    ndim, size = len(loc), 2 * p.radius + 1
-    out = np.zeros([s.stop - s.start for s in loc])
-    start, stop = np.array([s.start for s in loc]), np.array([s.stop for s in loc])
-    near = np.flatnonzero(((p.first + size > start) & (p.first < stop)).all(axis=1))
-    if near.size:  # ascending: every pixel sums its blobs in the same global order
-        first = p.first[near]
-        lo, hi = np.maximum(first, start) - first, np.minimum(first + size, stop) - first
-        at = first + lo - start
-        # each row of each factor is a fixed, aligned array whatever the chunk: same exp() bits
-        factors = [
-            np.exp(
-                -0.5
-                * (
-                    (first[:, d, None] + p.offsets - p.centre[near, d, None])
-                    / p.sigma[near, d, None]
-                )
-                ** 2
-            )
-            for d in range(ndim)
-        ]
-        for i, (amp, lo_i, hi_i, at_i) in enumerate(
-            zip(p.amp[near], lo.tolist(), hi.tolist(), at.tolist(), strict=True)
-        ):
-            patch = amp * _axis(factors[0][i, lo_i[0] : hi_i[0]], 0, ndim)
-            for d in range(1, ndim):
-                patch = patch * _axis(factors[d][i, lo_i[d] : hi_i[d]], d, ndim)
-            out[tuple(slice(a, a + n) for a, n in zip(at_i, patch.shape, strict=True))] += patch
-    return out > threshold if threshold is not None else out.astype(dtype)
-
-
-def _blob_args(shape: Any, n_objects: int | None, blob_size: float, seed: int) -> tuple:
+def _blob_args(
+    shape: Any, n_objects: int | None, blob_size: float, seed: int
+) -> tuple[tuple[int, ...], tuple[int, float, int], SimpleNamespace]:
     shape = _check_shape(shape)
     n = 40 if n_objects is None else check_int(n_objects, "n_objects")
     blob_size = check_real(blob_size, "blob_size", low=0.0, strict=True)
     seed = check_int(seed, "seed", high=2**64)
-    return shape, (n, blob_size, seed), _blob_params(shape, n, blob_size, seed)
+    return shape, (n, blob_size, seed), blob_params(shape, n, blob_size, seed)
 
 
 def blobs_intensity(
@@ -443,27 +357,53 @@ def blobs_intensity(
     seed: int = 0,
     dtype: Any = "float64",
 ) -> da.Array:
-    """The smooth field that :func:`blobs` thresholds at 0.5.
+    """The smooth field that :func:`blobs` thresholds at 0.5, lazily.
 
     A sum of ``n_objects`` anisotropic gaussians (peak heights 0.75..1.5),
     truncated to exactly 0 beyond a fixed radius and summed in a fixed global
-    order.  Parameters are those of :func:`blobs`, plus ``dtype`` (float).
+    order, so every chunking computes the same bits.  In float64 (the
+    default) and with the same arguments, ``blobs_intensity(...) > 0.5`` is
+    ``blobs(...)``.
+
+    Parameters
+    ----------
+    shape : int or sequence of int, optional
+        Image shape, any number of axes (default ``(512, 512)``).
+    n_objects : int, optional, keyword-only
+        Number of gaussians drawn (default 40, at any shape).
+    blob_size : float, optional, keyword-only
+        Gaussian width relative to the mean spacing between blob centres,
+        ``(prod(shape) / n_objects) ** (1 / ndim)`` (default 0.1; must be
+        positive).
+    chunks : str, int or tuple, optional, keyword-only
+        Anything :func:`dask.array.core.normalize_chunks` takes (``'auto'``:
+        ~32 MiB chunks of ``dtype``).
+    seed : int, optional, keyword-only
+        Seed in ``[0, 2**64)`` of the centres, heights and widths (default 0).
+    dtype : float dtype, optional, keyword-only
+        Of the result (default float64; the field is computed in float64);
+        other kinds raise TypeError.
 
     Returns
     -------
     dask.array.Array
+        The field, of ``dtype`` and ``shape``: 0 far from every blob, peaks of
+        about 0.75 to 1.5 (more where blobs overlap).
 
     Examples
     --------
-    >>> from bigimg.datasets import blobs_intensity
+    >>> from bigimg.datasets import blobs, blobs_intensity
     >>> field = blobs_intensity((256, 256), n_objects=20)
     >>> bool(field.max() > 0.5)
+    True
+    >>> mask = blobs((256, 256), n_objects=20, chunks=64)
+    >>> bool(((field > 0.5) == mask).all().compute())
     True
     """
     dt = _check_dtype(dtype, "f")
     shape, token, params = _blob_args(shape, n_objects, blob_size, seed)
     return _lazy(
-        _blob_block,
+        blob_block,
         "blobs-intensity",
         shape,
         chunks,
@@ -522,7 +462,7 @@ def blobs(
     """
     shape, token, params = _blob_args(shape, n_objects, blob_size, seed)
     return _lazy(
-        _blob_block,
+        blob_block,
         "blobs",
         shape,
         _chunks(chunks, shape, np.dtype(np.float64)),
@@ -546,7 +486,7 @@ def _square_block(
 ) -> np.ndarray:
     ndim = len(shape)
     dx = [
-        _axis(np.arange(s.start, s.stop) - (n - 1) / 2.0, d, ndim)
+        along_axis(np.arange(s.start, s.stop) - (n - 1) / 2.0, d, ndim)
         for d, (s, n) in enumerate(zip(loc, shape, strict=True))
     ]
     if rotate:  # rotate pixel centres back by the angle, in the plane of the last two axes

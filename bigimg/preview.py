@@ -16,17 +16,16 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
 
-from bigimg._arguments import check_flag, check_int, check_real, check_reals, is_int
-from bigimg.datasets import _mix
+from bigimg._random_bits import GAMMA, mix
+from bigimg._validation import as_dask, check_flag, check_int, check_real, check_reals, is_int
 from bigimg.io import targets
 from bigimg.io.faults import write_error
-from bigimg.ndimage._inputs import as_dask
-from bigimg.pyramid import _METHODS, downsample
+from bigimg.pyramid import METHODS, downsample
 
 __all__ = ["histogram", "preview", "save_histogram", "save_image", "view"]
 
@@ -69,8 +68,8 @@ def _plane_2d(image: da.Array, plane: Any, name: str = "image") -> da.Array:
 def _lazy_view(image: Any, max_size: Any, method: Any, plane: Any, name: str) -> da.Array:
     """The lazy downsampled 2-D view, every parameter checked; nothing computed."""
     max_size = check_int(max_size, "max_size", low=1)
-    if method is not None and method not in _METHODS:
-        raise ValueError(f"method={method!r} must be None or one of {_METHODS}")
+    if method is not None and method not in METHODS:
+        raise ValueError(f"method={method!r} must be None or one of {METHODS}")
     image2d = _plane_2d(_image(image, name), plane, name)
     if image2d.size == 0:
         raise ValueError(f"{name} has shape {image2d.shape}: no pixels to show")
@@ -132,7 +131,7 @@ def _label_colors(ids: Any) -> np.ndarray:
         raise TypeError(f"label ids must be integers, got dtype {ids.dtype}")
     z = ids.astype(np.int64).view(np.uint64) if ids.dtype.kind == "i" else ids.astype(np.uint64)
     with np.errstate(over="ignore"):
-        h = _mix(np.atleast_1d(z) + np.uint64(0x9E3779B97F4A7C15))
+        h = mix(np.atleast_1d(z) + np.uint64(GAMMA))
     hue = (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
     sat = 0.55 + 0.45 * (h & np.uint64(0xFF)).astype(np.float64) / 255
     val = 0.7 + 0.3 * ((h >> np.uint64(8)) & np.uint64(0xFF)).astype(np.float64) / 255
@@ -366,7 +365,8 @@ def histogram(
         lo, hi = np.asarray(lo, image.dtype)[()], np.asarray(hi, image.dtype)[()]
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(f"the image's range [{lo}, {hi}] is not finite: give range=")
-        range = (lo, hi)
+        # numpy scalars of the image's dtype (the stubs type ``[()]`` as ndarray)
+        range = (lo, hi)  # type: ignore[assignment]
     edges = np.histogram_bin_edges(np.empty(0, image.dtype), bins=bins, range=range)
     parts = image.map_blocks(
         _block_counts,
@@ -426,7 +426,7 @@ def save_histogram(
     image = _image(image)
     target = _target(path, overwrite, title)
     lines, log = check_reals(thresholds, "thresholds"), check_flag(log, "log")
-    if is_int(bins) and bins > MAX_BINS:
+    if is_int(bins) and cast(int, bins) > MAX_BINS:
         raise ValueError(f"bins={bins} is more than a picture shows (at most {MAX_BINS})")
     counts, edges = histogram(image, bins=bins, range=range)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import dask.array as da
 import numpy as np
 
-__all__ = ["downsample", "pyramid_shapes"]
+__all__ = ["METHODS", "downsample", "pyramid_shapes"]
 
-_METHODS = ("mean", "nearest", "max", "min")
+METHODS = ("mean", "nearest", "max", "min")
 
 
 def downsample(image: da.Array, factors: int | Sequence[int], *, method: str = "mean") -> da.Array:
@@ -43,10 +44,10 @@ def downsample(image: da.Array, factors: int | Sequence[int], *, method: str = "
            [13, 15]])
     """
     image = da.asarray(image)
-    if method not in _METHODS:
-        raise ValueError(f"method={method!r} must be one of {_METHODS}")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} must be one of {METHODS}")
     if isinstance(factors, int | np.integer):
-        factors = (int(factors),) * image.ndim
+        factors = cast("tuple[int, ...]", (int(factors),) * image.ndim)  # dask: ndim is Any
     factors = tuple(int(f) for f in factors)
     if len(factors) != image.ndim:
         raise ValueError(f"factors={factors} needs one entry per axis ({image.ndim})")
@@ -59,8 +60,8 @@ def downsample(image: da.Array, factors: int | Sequence[int], *, method: str = "
     out_chunks = tuple(
         tuple(-(-c // f) for c in chunks) for chunks, f in zip(image.chunks, factors)
     )
-    return image.map_blocks(
-        _shrink_block, factors=factors, method=method, chunks=out_chunks, dtype=image.dtype
+    return da.map_blocks(
+        _shrink_block, image, factors=factors, method=method, chunks=out_chunks, dtype=image.dtype
     )
 
 

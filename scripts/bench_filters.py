@@ -36,6 +36,17 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
+from benchtools import (
+    Column,
+    Timing,
+    best_of,
+    difference,
+    into_new_array,
+    print_table,
+    ratio,
+    seconds,
+)
+from benchtools import Row as BaseRow
 from dask.array.core import slices_from_chunks
 from distributed import wait
 
@@ -170,29 +181,6 @@ def operations(ndim: int) -> list[Op]:
 # --- timing ---------------------------------------------------------------------------------
 
 
-def best_of(run: Callable[[], Any], reps: int) -> tuple[float, np.ndarray]:
-    """Best wall-clock time of ``reps`` calls, and the last result (as numpy)."""
-    best, out = math.inf, None
-    for _ in range(reps):
-        out = None  # let the previous result go before the next run
-        start = time.perf_counter()
-        out = run()
-        best = min(best, time.perf_counter() - start)
-    return best, np.asarray(out)
-
-
-def into_new_array(result: da.Array) -> np.ndarray:
-    """Compute ``result`` on the threaded scheduler into a new numpy array.
-
-    Each task writes its chunk in place (``da.store``), in parallel, instead of
-    ``compute()`` gathering every chunk and concatenating them on one thread at
-    the end. Like scipy's own call, this includes allocating the output.
-    """
-    out = np.empty(result.shape, result.dtype)
-    da.store(result, out, lock=False, scheduler="threads")
-    return out
-
-
 def threaded(x: np.ndarray, chunks: tuple[int, ...], func: Func) -> Callable[[], Any]:
     """Build from the in-memory array, then compute into a new numpy array."""
     return lambda: into_new_array(func(da.from_array(x, chunks=chunks)))
@@ -216,60 +204,39 @@ def scatter_blocks(client: Any, x: np.ndarray, chunks: tuple[int, ...]) -> da.Ar
     return array
 
 
-def difference(result: np.ndarray, reference: np.ndarray) -> float:
-    """0.0 when bit-identical (dtype too), else the max abs difference (inf: shape/dtype)."""
-    if result.shape != reference.shape or result.dtype != reference.dtype:
-        return math.inf
-    if np.array_equal(result, reference, equal_nan=True):
-        return 0.0
-    return float(np.nanmax(np.abs(result.astype(np.float64) - reference)))
-
-
 # --- results ----------------------------------------------------------------------------------
 
 
 @dataclass
-class Row:
-    data: str
-    op: Op
-    scipy: float = math.nan
-    threads: dict[str, float] = field(default_factory=dict)  # variant -> seconds
-    cluster: dict[str, float] = field(default_factory=dict)
-    dask_image: float = math.nan
+class Row(BaseRow):
+    """One operation on one data set. ``threads`` and ``cluster`` hold bigimg's fastest
+    variant (its name as the note), ``variants`` every variant's seconds."""
+
+    op: Op = field(kw_only=True)
+    variants: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {"threads": {}, "cluster": {}}
+    )  # "threads" or "cluster" -> variant -> seconds
     bigimg_diff: dict[str, float] = field(default_factory=dict)  # "threads/plain" -> diff
     reference: np.ndarray | None = None  # scipy's result, kept until the cluster ran
     dask_image_diff: float = math.nan
     skipped: str = ""
 
-    @staticmethod
-    def _best(times: dict[str, float]) -> tuple[float, str]:
+    def fastest(self, where: str) -> Timing:
+        """The fastest variant on ``where`` ("threads" or "cluster")."""
+        times = self.variants[where]
         if not times:
-            return math.nan, ""
+            return Timing()
         variant = min(times, key=times.__getitem__)
-        return times[variant], variant
-
-    def best_threads(self) -> tuple[float, str]:
-        return self._best(self.threads)
-
-    def best_cluster(self) -> tuple[float, str]:
-        return self._best(self.cluster)
-
-    def best(self) -> float:
-        return min(self.best_threads()[0], self.best_cluster()[0])
+        return Timing(times[variant], note=variant)
 
     def bigimg_exact(self) -> bool:
         return all(d == 0.0 for d in self.bigimg_diff.values())
 
 
-def seconds(value: float, variant: str = "", variants: int = 1) -> str:
-    if math.isnan(value):
-        return "-"
-    tag = f" {variant}" if variants > 1 else ""
-    return f"{value:.3f}{tag}"
-
-
-def ratio(num: float, den: float) -> str:
-    return "-" if math.isnan(num) or math.isnan(den) else f"{num / den:.2f}"
+def fastest_seconds(t: Timing, variants: int) -> str:
+    """Seconds, and the fastest variant's name where the operation has several."""
+    tag = f" {t.note}" if variants > 1 and not math.isnan(t.seconds) else ""
+    return seconds(t.seconds) + tag
 
 
 def exactness(row: Row) -> str:
@@ -290,54 +257,45 @@ def exactness(row: Row) -> str:
 
 
 COLUMNS = [
-    ("data", 10, "<"),
-    ("operation", 16, "<"),
-    ("scipy s", 8, ">"),
-    ("bigimg threads s", 16, ">"),
-    ("bigimg cluster s", 16, ">"),
-    ("dask-image s", 12, ">"),
-    ("best/scipy", 10, ">"),
-    ("best/dask-image", 15, ">"),
-    ("exact? bigimg / dask-image", 26, "<"),
+    Column("data", 10),
+    Column("operation", 16),
+    Column("scipy s", 8, ">"),
+    Column("bigimg threads s", 16, ">"),
+    Column("bigimg cluster s", 16, ">"),
+    Column("dask-image s", 12, ">"),
+    Column("best/scipy", 10, ">"),
+    Column("best/dask-image", 15, ">"),
+    Column("exact? bigimg / dask-image", 26),
 ]
 
 
-def format_line(cells: Sequence[str]) -> str:
-    return " | ".join(f"{c:{align}{w}}" for c, (_, w, align) in zip(cells, COLUMNS))
+def cells(row: Row) -> list[str]:
+    if row.skipped:
+        return [row.data, row.operation, row.skipped]
+    n = len(row.op.bigimg)
+    best = row.best()
+    return [
+        row.data,
+        row.operation,
+        seconds(row.scipy.seconds),
+        fastest_seconds(row.threads, n),
+        fastest_seconds(row.cluster, n),
+        seconds(row.dask_image.seconds),
+        ratio(best, row.scipy.seconds),
+        ratio(best, row.dask_image.seconds),
+        exactness(row),
+    ]
 
 
-def print_table(rows: list[Row]) -> None:
-    header = format_line([name for name, _, _ in COLUMNS])
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        if row.skipped:
-            print(format_line([row.data, row.op.name, row.skipped]))
-            continue
-        n = len(row.op.bigimg)
-        best = row.best()
-        print(
-            format_line(
-                [
-                    row.data,
-                    row.op.name,
-                    seconds(row.scipy),
-                    seconds(*row.best_threads(), n),
-                    seconds(*row.best_cluster(), n),
-                    seconds(row.dask_image),
-                    ratio(best, row.scipy),
-                    ratio(best, row.dask_image),
-                    exactness(row),
-                ]
-            )
-        )
+def print_results(rows: list[Row]) -> None:
+    print_table(COLUMNS, map(cells, rows))
     fused_rows = [r for r in rows if len(r.op.bigimg) > 1 and not r.skipped]
     if fused_rows:
         print("\nbigimg variants (s):")
         for row in fused_rows:
             parts = [
                 f"{where} {variant} {times[variant]:.3f}"
-                for where, times in (("threads", row.threads), ("cluster", row.cluster))
+                for where, times in row.variants.items()
                 for variant in row.op.bigimg
                 if variant in times
             ]
@@ -350,7 +308,7 @@ def print_targets(rows: list[Row]) -> None:
         (
             f"bigimg best <= {TARGET_VS_SCIPY} x scipy (gaussian, uniform, median)",
             [
-                (r, r.best() / r.scipy)
+                (r, r.best() / r.scipy.seconds)
                 for r in done
                 if r.op.kind in ("gaussian", "uniform", "median")
             ],
@@ -358,15 +316,19 @@ def print_targets(rows: list[Row]) -> None:
         ),
         (
             f"bigimg best <= {TARGET_VS_DASK_IMAGE} x dask-image (every operation)",
-            [(r, r.best() / r.dask_image) for r in done if not math.isnan(r.dask_image)],
+            [
+                (r, r.best() / r.dask_image.seconds)
+                for r in done
+                if not math.isnan(r.dask_image.seconds)
+            ],
             TARGET_VS_DASK_IMAGE,
         ),
         (
             f"bigimg best <= {TARGET_SHARPEN_VS_DASK_IMAGE} x dask-image (sharpening chain)",
             [
-                (r, r.best() / r.dask_image)
+                (r, r.best() / r.dask_image.seconds)
                 for r in done
-                if r.op.kind == "sharpen" and not math.isnan(r.dask_image)
+                if r.op.kind == "sharpen" and not math.isnan(r.dask_image.seconds)
             ],
             TARGET_SHARPEN_VS_DASK_IMAGE,
         ),
@@ -407,22 +369,24 @@ def bench_op(
     reps: int,
     limit: float = SCIPY_LIMIT_S,
 ) -> Row:
-    row = Row(data, op)
+    row = Row(data, op.name, op=op)
     if op.guarded:
         estimate = estimate_scipy(op, x)
         if estimate > limit:
             row.skipped = f"skipped (scipy > {limit:.0f} s: about {estimate:.0f} s)"
             return row
     row.scipy, reference = best_of(lambda: op.scipy(x), reps if not op.guarded else 1)
-    if row.scipy > limit and op.guarded:
-        row.skipped = f"skipped (scipy > {limit:.0f} s: {row.scipy:.0f} s)"
+    if row.scipy.seconds > limit and op.guarded:
+        row.skipped = f"skipped (scipy > {limit:.0f} s: {row.scipy.seconds:.0f} s)"
         return row
     for variant, func in op.bigimg.items():
-        row.threads[variant], result = best_of(threaded(x, chunks, func), reps)
+        timing, result = best_of(threaded(x, chunks, func), reps)
+        row.variants["threads"][variant] = timing.seconds
         row.bigimg_diff[f"threads/{variant}"] = difference(result, reference)
         del result
+    row.threads = row.fastest("threads")
     if op.dask_image is not None:
-        slow = op.guarded and row.scipy > 10.0  # dask-image is scipy-bound here: one run
+        slow = op.guarded and row.scipy.seconds > 10.0  # dask-image is scipy-bound: one run
         row.dask_image, result = best_of(threaded(x, chunks, op.dask_image), 1 if slow else reps)
         row.dask_image_diff = difference(result, reference)
     row.reference = reference
@@ -433,10 +397,13 @@ def bench_cluster(row: Row, client: Any, xc: da.Array, reps: int) -> None:
     """The cluster column of ``row`` (the cluster runs after every in-process timing,
     so its idle worker processes and their copy of the data never share the machine
     with them)."""
+    assert row.reference is not None
     for variant, func in row.op.bigimg.items():
-        row.cluster[variant], result = best_of(on_cluster(client, xc, func), reps)
+        timing, result = best_of(on_cluster(client, xc, func), reps)
+        row.variants["cluster"][variant] = timing.seconds
         row.bigimg_diff[f"cluster/{variant}"] = difference(result, row.reference)
         del result
+    row.cluster = row.fastest("cluster")
     row.reference = None
 
 
@@ -451,8 +418,9 @@ def gil_check(x: np.ndarray, reps: int, sigma: float = 3.0) -> None:
             bottom = pool.submit(ndi.gaussian_filter, x[mid - halo :], sigma)
             return np.concatenate([top.result()[:mid], bottom.result()[halo:]])
 
-        whole_s, whole = best_of(lambda: ndi.gaussian_filter(x, sigma), reps)
-        split_s, split = best_of(halves, reps)
+        whole_t, whole = best_of(lambda: ndi.gaussian_filter(x, sigma), reps)
+        split_t, split = best_of(halves, reps)
+    whole_s, split_s = whole_t.seconds, split_t.seconds
     speedup = whole_s / split_s
     verdict = (
         "releases the GIL"
@@ -535,8 +503,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             row = bench_op(op, label, x, chunks, reps, limit)
             data_rows.append(row)
             print(
-                f"  done {label} {op.name}: scipy {row.scipy:.3f}, threads {row.threads}, "
-                f"dask-image {row.dask_image:.3f} {row.skipped}",
+                f"  done {label} {op.name}: scipy {row.scipy.seconds:.3f}, "
+                f"threads {row.variants['threads']}, "
+                f"dask-image {row.dask_image.seconds:.3f} {row.skipped}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -548,7 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if not row.skipped:
                         bench_cluster(row, client, xc, reps)
                         print(
-                            f"  done {label} {row.op.name} on the cluster: {row.cluster}",
+                            f"  done {label} {row.op.name} on the cluster: "
+                            f"{row.variants['cluster']}",
                             file=sys.stderr,
                             flush=True,
                         )
@@ -559,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         del x
 
     print()
-    print_table(rows)
+    print_results(rows)
     print_targets(rows)
     wrong = [r for r in rows if not r.skipped and not r.bigimg_exact()]
     if wrong:

@@ -32,7 +32,6 @@ import argparse
 import math
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,18 @@ import dask
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
+from benchtools import (
+    Column,
+    Timing,
+    best_of,
+    difference,
+    format_row,
+    into_new_array,
+    print_table,
+    ratio,
+    seconds,
+)
+from benchtools import Row as BaseRow
 
 import bigimg
 import bigimg.ndimage as bnd
@@ -123,31 +134,51 @@ def _dask_image_zoom(dii: Any, x: da.Array, factor: float) -> da.Array:
     )
 
 
-def best_of(run: Callable[[], Any]) -> tuple[float, Any]:
-    best, out = math.inf, None
-    for _ in range(REPEATS):
-        out = None
-        start = time.perf_counter()
-        out = run()
-        seconds = time.perf_counter() - start
-        best = min(best, seconds)
-        if seconds > REPEAT_BELOW_S:
-            break
-    return best, out
-
-
-def _deviation(got: np.ndarray, expected: np.ndarray) -> str:
+def deviation(got: np.ndarray, expected: np.ndarray) -> str:
     """dask-image's largest difference from scipy (it is not exact), as text."""
     if got.shape != expected.shape:
         return f"shape {got.shape}"
-    diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-    return f"{diff.max():.3g}"
+    return f"{difference(got, expected):.3g}"
 
 
-def into_new_array(result: da.Array) -> np.ndarray:
-    out = np.empty(result.shape, result.dtype)
-    da.store(result, out, lock=False)
-    return out
+@dataclass
+class Row(BaseRow):
+    """One operation on one image: bigimg ran on threads only."""
+
+    exact: bool = False
+    deviation: str = "-"  # dask-image's, from scipy
+
+
+COLUMNS = [
+    Column("dtype", 7),
+    Column("operation", 20),
+    Column("scipy s", 8, ">"),
+    Column("bigimg s", 8, ">"),
+    Column("dask-image s", 12, ">"),
+    Column("big/scipy", 9, ">"),
+    Column("big/d-i", 7, ">"),
+    Column("exact", 5),
+    Column("dask-image max |error|"),
+]
+
+
+def cells(row: Row) -> list[str]:
+    return [
+        row.data,
+        row.operation,
+        seconds(row.scipy.seconds),
+        seconds(row.threads.seconds),
+        seconds(row.dask_image.seconds),
+        ratio(row.threads.seconds, row.scipy.seconds),
+        ratio(row.threads.seconds, row.dask_image.seconds),
+        "yes" if row.exact else "NO",
+        row.deviation,
+    ]
+
+
+def timed(run: Callable[[], Any]) -> tuple[Timing, Any]:
+    """Best of ``REPEATS`` calls (of one where a call takes over ``REPEAT_BELOW_S``)."""
+    return best_of(run, REPEATS, once_over=REPEAT_BELOW_S)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,44 +198,30 @@ def main(argv: list[str] | None = None) -> int:
         f"bigimg and dask-image on dask's threaded scheduler; best of {REPEATS}",
         file=sys.stderr,
     )
-    header = (
-        f"{'dtype':7} | {'operation':20} | {'scipy s':>8} | {'bigimg s':>8} | "
-        f"{'dask-image s':>12} | {'big/scipy':>9} | {'big/d-i':>7} | exact | "
-        "dask-image max |error|"
-    )
-    rows, all_exact, worst_scipy, worst_di = [], True, 0.0, 0.0
+    rows: list[Row] = []
     with dask.config.set(scheduler="threads"):
         for dtype, x in images.items():
             lazy = da.from_array(x, chunks=chunks)
             for op in operations():
                 if args.only not in op.name:
                     continue
-                t_scipy, expected = best_of(lambda op=op, x=x: op.scipy(x))
-                t_big, got = best_of(lambda op=op, lazy=lazy: into_new_array(op.bigimg(lazy)))
-                exact = got.dtype == expected.dtype and np.array_equal(got, expected)
-                all_exact &= exact
+                row = Row(dtype, op.name)
+                row.scipy, expected = timed(lambda op=op, x=x: op.scipy(x))
+                row.threads, got = timed(lambda op=op, lazy=lazy: into_new_array(op.bigimg(lazy)))
+                row.exact = difference(got, expected) == 0.0
                 del got
-                t_di, di_err = math.nan, "-"
                 if op.dask_image is not None and not args.no_dask_image:
-                    t_di, di_out = best_of(
+                    row.dask_image, di_out = timed(
                         lambda op=op, lazy=lazy: into_new_array(op.dask_image(lazy))
                     )
-                    di_err = _deviation(di_out, expected)
+                    row.deviation = deviation(di_out, expected)
                     del di_out
-                worst_scipy = max(worst_scipy, t_big / t_scipy)
-                if not math.isnan(t_di):
-                    worst_di = max(worst_di, t_big / t_di)
-                di_text = "-" if math.isnan(t_di) else f"{t_di:.3f}"
-                di_ratio = "-" if math.isnan(t_di) else f"{t_big / t_di:.2f}"
-                rows.append(
-                    f"{dtype:7} | {op.name:20} | {t_scipy:8.3f} | {t_big:8.3f} | {di_text:>12} | "
-                    f"{t_big / t_scipy:9.2f} | {di_ratio:>7} | {'yes' if exact else 'NO':5} | "
-                    f"{di_err}"
-                )
-                print(f"  {rows[-1]}", file=sys.stderr)
-    print(header)
-    print("-" * len(header))
-    print("\n".join(rows))
+                rows.append(row)
+                print(f"  {format_row(COLUMNS, cells(row))}", file=sys.stderr)
+    print_table(COLUMNS, map(cells, rows))
+    worst_scipy = max((r.threads.seconds / r.scipy.seconds for r in rows), default=0.0)
+    with_di = [r for r in rows if not math.isnan(r.dask_image.seconds)]
+    worst_di = max((r.threads.seconds / r.dask_image.seconds for r in with_di), default=0.0)
     print("\ntargets:")
     for worst, target, what in (
         (worst_scipy, TARGET_SCIPY, "scipy"),
@@ -212,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         verdict = "PASS" if worst <= target else "MISS"
         print(f"  {verdict}  bigimg <= {target} x {what}: worst {worst:.2f}")
+    all_exact = all(r.exact for r in rows)
     print("\nbigimg equals scipy for every operation." if all_exact else "\nbigimg DIFFERS.")
     return 0 if all_exact else 1
 

@@ -40,17 +40,18 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
+from benchtools import Column, Timing, best_of, gib, into_new_array, print_table, ratio, seconds
+from benchtools import Row as BaseRow
 
 import bigimg
 import bigimg.ndimage as bnd
-from bigimg.monitor import PeakMemory
 
 FULL = {"2-D": ((8192, 8192), 1024, 60_000), "3-D": ((384, 384, 384), 128, 24_000)}
 QUICK = {"2-D": ((1024, 1024), 256, 1_000), "3-D": ((96, 96, 96), 32, 400)}
@@ -64,44 +65,18 @@ TARGET_MEASURE_VS_DASK_IMAGE = 1 / 50
 
 
 @dataclass
-class Timing:
-    seconds: float = math.nan
-    extra_bytes: float = math.nan
-    note: str = ""
+class Row(BaseRow):
+    """One operation on one data set."""
 
-
-@dataclass
-class Row:
-    data: str
-    operation: str
-    scipy: Timing = field(default_factory=Timing)
-    threads: Timing = field(default_factory=Timing)
-    cluster: Timing = field(default_factory=Timing)
-    dask_image: Timing = field(default_factory=Timing)
     exact: str = "-"
     tasks: str = "-"
+    scipy_sum_alone: float = math.nan  # seconds, for sum+mean+com
 
 
 def timed(run: Callable[[], Any]) -> tuple[Timing, Any]:
     """Best wall time of up to ``REPEATS`` calls (one if a call takes over
     ``REPEAT_BELOW_S``), and the largest extra memory any of them needed."""
-    best = Timing(math.inf, 0.0)
-    for _ in range(REPEATS):
-        with PeakMemory() as mem:
-            base = mem.sample()
-            start = time.perf_counter()
-            out = run()
-            seconds = time.perf_counter() - start
-        best = Timing(min(best.seconds, seconds), max(best.extra_bytes, mem.peak - base))
-        if seconds > REPEAT_BELOW_S:
-            break
-    return best, out
-
-
-def into_new_array(result: da.Array) -> np.ndarray:
-    out = np.empty(result.shape, result.dtype)
-    da.store(result, out, lock=False)
-    return out
+    return best_of(run, REPEATS, once_over=REPEAT_BELOW_S, memory=True)
 
 
 # --- what each tool runs -------------------------------------------------------------------
@@ -267,8 +242,8 @@ def run_dataset(
         row.scipy.note = f"sum alone {one.seconds:.3f} s"
         row.threads, got = timed(lambda: bigimg_measures(dimage, dlabels, n))
         row.exact = "yes" if same_measures(got, expected) else "NO"
+        row.scipy_sum_alone = one.seconds
         rows.append(row)
-        scipy_one = one.seconds
         print("  measurements done", file=sys.stderr)
 
         # find_objects
@@ -317,26 +292,47 @@ def run_dataset(
             for row, kind in zip(rows, ["label", "measure", "find_objects"]):
                 row.dask_image = dask_image_time(kind, folder, chunks, n, args.limit)
                 print(f"  dask-image {kind}: {row.dask_image}", file=sys.stderr)
-    rows[1].scipy.seconds_one = scipy_one  # type: ignore[attr-defined]
     return rows
 
 
-def seconds(t: Timing) -> str:
-    if math.isinf(t.seconds) or math.isnan(t.seconds):
-        return t.note or "-"
-    return f"{t.seconds:.3f}"
-
-
-def memory(t: Timing) -> str:
-    return "-" if math.isnan(t.extra_bytes) else f"{t.extra_bytes / 2**30:.2f}"
-
-
-def ratio(a: float, b: float) -> str:
-    if math.isnan(a) or math.isnan(b):
-        return "-"
-    if math.isinf(b):
+def ratio_or_bound(a: float, b: float) -> str:
+    """``a / b``, or an upper bound where ``b`` is dask-image stopped at its time limit."""
+    if math.isinf(b) and not math.isnan(a):
         return "< " + f"{a / DASK_IMAGE_LIMIT_S:.4f}"
-    return f"{a / b:.3f}"
+    return ratio(a, b, digits=3)
+
+
+COLUMNS = [
+    Column("data", 4),
+    Column("operation", 13),
+    Column("scipy s", 8, ">"),
+    Column("GiB", 5, ">"),
+    Column("threads s", 9, ">"),
+    Column("GiB", 5, ">"),
+    Column("cluster s", 9, ">"),
+    Column("dask-image s", 12, ">"),
+    Column("thr/scipy", 9, ">"),
+    Column("best/dask-image", 15, ">"),
+    Column("exact", 5),
+    Column("graph"),
+]
+
+
+def cells(r: Row) -> list[str]:
+    return [
+        r.data,
+        r.operation,
+        seconds(r.scipy.seconds, r.scipy.note),
+        gib(r.scipy.extra_bytes),
+        seconds(r.threads.seconds, r.threads.note),
+        gib(r.threads.extra_bytes),
+        seconds(r.cluster.seconds, r.cluster.note),
+        seconds(r.dask_image.seconds, r.dask_image.note),
+        ratio_or_bound(r.threads.seconds, r.scipy.seconds),
+        ratio_or_bound(r.best(), r.dask_image.seconds),
+        r.exact,
+        r.tasks,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -355,22 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, (shape, chunks, n_objects) in sizes.items():
         rows += run_dataset(name, shape, chunks, n_objects, args)
 
-    header = (
-        f"{'data':<5}| {'operation':<14}| {'scipy s':>8} | {'GiB':>5} | {'threads s':>9} | "
-        f"{'GiB':>5} | {'cluster s':>9} | {'dask-image s':>12} | {'thr/scipy':>9} | "
-        f"{'best/dask-image':>15} | exact | graph"
-    )
     print()
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        best = min(r.threads.seconds, r.cluster.seconds)
-        print(
-            f"{r.data:<5}| {r.operation:<14}| {seconds(r.scipy):>8} | {memory(r.scipy):>5} | "
-            f"{seconds(r.threads):>9} | {memory(r.threads):>5} | {seconds(r.cluster):>9} | "
-            f"{seconds(r.dask_image):>12} | {ratio(r.threads.seconds, r.scipy.seconds):>9} | "
-            f"{ratio(best, r.dask_image.seconds):>15} | {r.exact:<5} | {r.tasks}"
-        )
+    print_table(COLUMNS, map(cells, rows))
     for r in rows:
         if r.scipy.note:
             print(f"  {r.data} {r.operation}: scipy {r.scipy.note}")
@@ -382,8 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             v = r.threads.seconds / r.scipy.seconds
             verdicts.append((v <= TARGET_LABEL_VS_SCIPY, f"{r.data} label {v:.2f} x scipy (<= 2)"))
         if r.operation == "sum+mean+com":
-            one = r.scipy.seconds_one  # type: ignore[attr-defined]
-            v = r.threads.seconds / one
+            v = r.threads.seconds / r.scipy_sum_alone
             verdicts.append(
                 (
                     v <= TARGET_MEASURE_VS_SCIPY_ONE,
@@ -391,12 +372,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             if not math.isnan(r.dask_image.seconds):
-                best = min(r.threads.seconds, r.cluster.seconds)
+                best = r.best()
                 v = best / r.dask_image.seconds
                 verdicts.append(
                     (
                         v <= TARGET_MEASURE_VS_DASK_IMAGE,
-                        f"{r.data} measurements {ratio(best, r.dask_image.seconds)} x "
+                        f"{r.data} measurements {ratio_or_bound(best, r.dask_image.seconds)} x "
                         f"dask-image (<= 0.02, i.e. >= 50 x faster)",
                     )
                 )

@@ -34,10 +34,8 @@ Exit status 1 if any bigimg result differs from scipy's.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,13 +45,24 @@ import dask
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
+from benchtools import (
+    Column,
+    Timing,
+    best_of,
+    difference,
+    gib,
+    into_new_array,
+    print_table,
+    ratio,
+    seconds,
+)
+from benchtools import Row as BaseRow
 
 import bigimg
-from bigimg.monitor import PeakMemory
 from bigimg.ndimage.binary_morphology import binary_opening
 from bigimg.ndimage.binary_reconstruction import binary_fill_holes, binary_propagation
 from bigimg.ndimage.distance import distance_transform_edt
-from bigimg.ndimage.morphology import grey_dilation
+from bigimg.ndimage.grey_morphology import grey_dilation
 
 # chunks: 4 MiB (2-D) and 7 MiB (3-D) of booleans. Much smaller ones cost more than they
 # give on 2 cores: a 3-D chunk of 128^3 spends a third of its work on halos for five
@@ -136,116 +145,57 @@ def operations(ndim: int) -> list[Op]:
     return ops
 
 
-# --- timing ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Timing:
-    seconds: float = math.nan
-    extra_bytes: float = math.nan
+# --- timing and results -------------------------------------------------------------------
 
 
 def timed(run: Callable[[], Any], reps: int) -> tuple[Timing, Any]:
     """Best wall time of up to ``reps`` calls (no more once a call takes over
     ``REPEAT_BELOW_S``), the largest extra memory, the last result."""
-    best, out = Timing(math.inf, 0.0), None
-    for _ in range(reps):
-        out = None  # let the previous result go first
-        with PeakMemory() as mem:
-            base = mem.sample()
-            start = time.perf_counter()
-            out = run()
-            seconds = time.perf_counter() - start
-        best.seconds = min(best.seconds, seconds)
-        best.extra_bytes = max(best.extra_bytes, mem.peak - base)
-        if seconds > REPEAT_BELOW_S:
-            break
-    return best, out
-
-
-def into_new_array(result: da.Array) -> np.ndarray:
-    """Compute ``result`` on the threaded scheduler, each task writing its chunk."""
-    out = np.empty(result.shape, result.dtype)
-    da.store(result, out, lock=False, scheduler="threads")
-    return out
-
-
-def exact(got: Any, expected: np.ndarray) -> bool:
-    got = np.asarray(got)
-    return got.dtype == expected.dtype and np.array_equal(got, expected)
-
-
-# --- results -------------------------------------------------------------------------------------
+    return best_of(run, reps, once_over=REPEAT_BELOW_S, memory=True)
 
 
 @dataclass
-class Row:
-    data: str
-    op: Op
-    scipy: Timing = field(default_factory=Timing)
-    threads: Timing = field(default_factory=Timing)
-    cluster: Timing = field(default_factory=Timing)
-    dask_image: Timing = field(default_factory=Timing)
-    exact: list[str] = field(default_factory=list)  # where bigimg differed
+class Row(BaseRow):
+    """One operation on one data set (``operation`` is ``op.name``)."""
 
-    def best(self) -> float:
-        return min(self.threads.seconds, self.cluster.seconds, key=lambda s: (math.isnan(s), s))
+    op: Op = field(kw_only=True)
+    exact: list[str] = field(default_factory=list)  # where bigimg differed
 
 
 COLUMNS = [
-    ("data", 5, "<"),
-    ("operation", 26, "<"),
-    ("scipy s", 8, ">"),
-    ("threads s", 9, ">"),
-    ("cluster s", 9, ">"),
-    ("dask-image s", 12, ">"),
-    ("best/scipy", 10, ">"),
-    ("best/d-i", 8, ">"),
-    ("exact", 5, "<"),
-    ("GiB scipy/threads/cluster", 25, ">"),
+    Column("data", 5),
+    Column("operation", 26),
+    Column("scipy s", 8, ">"),
+    Column("threads s", 9, ">"),
+    Column("cluster s", 9, ">"),
+    Column("dask-image s", 12, ">"),
+    Column("best/scipy", 10, ">"),
+    Column("best/d-i", 8, ">"),
+    Column("exact", 5),
+    Column("GiB scipy/threads/cluster", 25, ">"),
 ]
 
 
-def line(cells: list[str]) -> str:
-    return " | ".join(f"{c:{align}{w}}" for c, (_, w, align) in zip(cells, COLUMNS))
+def cells(r: Row) -> list[str]:
+    di = seconds(r.dask_image.seconds)
+    if r.op.dask_image_note and di != "-":
+        di += "*"
+    return [
+        r.data,
+        r.op.name,
+        seconds(r.scipy.seconds),
+        seconds(r.threads.seconds),
+        seconds(r.cluster.seconds),
+        di,
+        ratio(r.best(), r.scipy.seconds),
+        ratio(r.best(), r.dask_image.seconds),
+        "yes" if not r.exact else "NO",
+        f"{gib(r.scipy.extra_bytes)}/{gib(r.threads.extra_bytes)}/{gib(r.cluster.extra_bytes)}",
+    ]
 
 
-def sec(t: Timing) -> str:
-    return "-" if math.isnan(t.seconds) else f"{t.seconds:.3f}"
-
-
-def gib(t: Timing) -> str:
-    return "-" if math.isnan(t.extra_bytes) else f"{t.extra_bytes / 2**30:.2f}"
-
-
-def ratio(a: float, b: float) -> str:
-    return "-" if math.isnan(a) or math.isnan(b) else f"{a / b:.2f}"
-
-
-def print_table(rows: list[Row]) -> None:
-    header = line([name for name, _, _ in COLUMNS])
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        di = sec(r.dask_image)
-        if r.op.dask_image_note and di != "-":
-            di += "*"
-        print(
-            line(
-                [
-                    r.data,
-                    r.op.name,
-                    sec(r.scipy),
-                    sec(r.threads),
-                    sec(r.cluster),
-                    di,
-                    ratio(r.best(), r.scipy.seconds),
-                    ratio(r.best(), r.dask_image.seconds),
-                    "yes" if not r.exact else "NO",
-                    f"{gib(r.scipy)}/{gib(r.threads)}/{gib(r.cluster)}",
-                ]
-            )
-        )
+def print_results(rows: list[Row]) -> None:
+    print_table(COLUMNS, map(cells, rows))
     if any(r.op.dask_image_note for r in rows):
         print("* dask-image has no grey_dilation: its maximum_filter (the same operation)")
 
@@ -303,7 +253,7 @@ def run_dataset(name: str, spec: tuple, args: Any) -> list[Row]:
     with dask.config.set(scheduler="threads"):
         warm_up()
         for op in operations(len(shape)):
-            row = Row(name, op)
+            row = Row(name, op.name, op=op)
             arrays = [data[k] for k in op.inputs]
             row.scipy, expected = timed(lambda op=op, a=arrays: op.scipy(*a), args.reps)
             references[op.name] = expected
@@ -312,7 +262,7 @@ def run_dataset(name: str, spec: tuple, args: Any) -> list[Row]:
                 return into_new_array(op.bigimg(*(da.from_array(x, chunks=chunks) for x in a)))
 
             row.threads, got = timed(threads, args.reps)
-            if not exact(got, expected):
+            if difference(got, expected) != 0.0:
                 row.exact.append("threads")
             del got
             if op.dask_image is not None and not args.no_dask_image:
@@ -346,7 +296,7 @@ def run_dataset(name: str, spec: tuple, args: Any) -> list[Row]:
                     return client.compute(op.bigimg(*a)).result()
 
                 row.cluster, got = timed(cluster, args.reps)
-                if not exact(got, references[row.op.name]):
+                if difference(got, references[row.op.name]) != 0.0:
                     row.exact.append("cluster")
                 del got
                 print(
@@ -381,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, name):
             rows += run_dataset(name, spec, args)
     print()
-    print_table(rows)
+    print_results(rows)
     print_targets(rows)
     wrong = [f"{r.data} {r.op.name} ({', '.join(r.exact)})" for r in rows if r.exact]
     if wrong:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bigimg.ndimage import distance as bnd
 from tests.guards import raise_if_dask_computes
+from tests.reference import assert_equal_to_reference
 from tests.strategies import chunked_arrays
 
 #: includes spacings whose squares round (0.3, 0.1, 0.7): scipy's rounding is replayed
@@ -32,11 +33,6 @@ def images(draw: Any, max_side: int = 12) -> tuple[np.ndarray, Any]:
 def lazily(func: Any, x: np.ndarray, chunks: Any, **kw: Any) -> Any:
     with raise_if_dask_computes():
         return func(da.from_array(x, chunks=chunks), **kw)
-
-
-def same(got: da.Array, expected: np.ndarray) -> None:
-    assert got.shape == expected.shape and got.dtype == expected.dtype
-    np.testing.assert_array_equal(got.compute(scheduler="sync"), expected, strict=True)
 
 
 def is_nearest(indices: np.ndarray, x: np.ndarray, distances: np.ndarray, norm: str) -> None:
@@ -63,13 +59,17 @@ def test_edt(data: Any, params: Any) -> None:
     }[kind]
     dist, ind = ndi.distance_transform_edt(x, sampling=sampling, return_indices=True)
     got = lazily(bnd.distance_transform_edt, x, chunks, sampling=sampling, return_indices=True)
-    same(got[0], dist)
-    same(got[1], ind)  # scipy's own choices are replayed: indices too
-    same(lazily(bnd.distance_transform_edt, x, chunks, sampling=sampling), dist)
+    assert_equal_to_reference(got[0], dist)
+    assert_equal_to_reference(got[1], ind)  # scipy's own choices are replayed: indices too
+    assert_equal_to_reference(
+        lazily(bnd.distance_transform_edt, x, chunks, sampling=sampling), dist
+    )
     only = lazily(
         bnd.distance_transform_edt, x, chunks, return_distances=False, return_indices=True
     )
-    same(only, ndi.distance_transform_edt(x, return_distances=False, return_indices=True))
+    assert_equal_to_reference(
+        only, ndi.distance_transform_edt(x, return_distances=False, return_indices=True)
+    )
 
 
 @given(data=images(), params=st.data())
@@ -87,13 +87,13 @@ def test_cdt(data: Any, params: Any) -> None:
     got_dist, got_ind = lazily(
         bnd.distance_transform_cdt, x, chunks, metric=metric, return_indices=True
     )
-    same(got_dist, dist)
+    assert_equal_to_reference(got_dist, dist)
     route, _ = bnd._cdt_metric(metric, x.ndim)
     if route == "custom" or x.all():
-        same(got_ind, ind)  # scipy's own chamfer, or no background at all
+        assert_equal_to_reference(got_ind, ind)  # scipy's own chamfer, or no background at all
     else:
         is_nearest(got_ind.compute(), x, dist, route)
-    same(lazily(bnd.distance_transform_cdt, x, chunks, metric=metric), dist)
+    assert_equal_to_reference(lazily(bnd.distance_transform_cdt, x, chunks, metric=metric), dist)
 
 
 @given(data=images(max_side=10), params=st.data())
@@ -106,9 +106,9 @@ def test_bf(data: Any, params: Any) -> None:
     got_dist, got_ind = lazily(
         bnd.distance_transform_bf, x, chunks, metric=metric, sampling=sampling, return_indices=True
     )
-    same(got_dist, dist)
+    assert_equal_to_reference(got_dist, dist)
     if x.all():
-        same(got_ind, ind)
+        assert_equal_to_reference(got_ind, ind)
     elif metric != "euclidean":
         norm = "chessboard" if metric == "chessboard" else "taxicab"
         is_nearest(got_ind.compute(), x, dist, norm)
@@ -126,11 +126,11 @@ def test_objects_larger_than_chunks() -> None:
     x[5:8, :] = True
     for chunks in [(7, 9), (90, 1), (1, 110), (30, 110)]:
         for sampling in [None, (0.3, 1.7)]:
-            same(
+            assert_equal_to_reference(
                 lazily(bnd.distance_transform_edt, x, chunks, sampling=sampling),
                 ndi.distance_transform_edt(x, sampling=sampling),
             )
-        same(
+        assert_equal_to_reference(
             lazily(bnd.distance_transform_cdt, x, chunks, metric="taxicab"),
             ndi.distance_transform_cdt(x, metric="taxicab"),
         )
@@ -144,10 +144,10 @@ def test_3d_volume_in_pencils() -> None:
     got = lazily(
         bnd.distance_transform_edt, x, chunks, sampling=(2.0, 0.7, 0.3), return_indices=True
     )
-    same(got[0], dist)
-    same(got[1], ind)
+    assert_equal_to_reference(got[0], dist)
+    assert_equal_to_reference(got[1], ind)
     assert got[1].chunks == ((3,), *da.from_array(x, chunks=chunks).chunks)
-    same(
+    assert_equal_to_reference(
         lazily(bnd.distance_transform_cdt, x, chunks, metric=ndi.generate_binary_structure(3, 2)),
         ndi.distance_transform_cdt(x, metric=ndi.generate_binary_structure(3, 2)),
     )

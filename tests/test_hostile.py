@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 import bigimg.ndimage as bn
 from bigimg import _labels
 from tests.guards import raise_if_dask_computes
+from tests.reference import assert_same
 from tests.strategies import chunkings
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -49,43 +50,9 @@ Func = Callable[..., Any]
 # --- comparing results -----------------------------------------------------------------------
 
 
-def assert_same(got: Any, expected: Any) -> None:
-    """Equal values, dtypes, shapes and container types (NaN equals NaN, and
-    the sign of every non-NaN zero counts)."""
-    if isinstance(expected, dict):
-        assert isinstance(got, dict) and list(got) == list(expected)
-        for key in expected:
-            assert type(next(k for k in got if k == key)) is type(key)
-            assert_same(got[key], expected[key])
-    elif isinstance(expected, list | tuple):
-        assert type(got) is type(expected) and len(got) == len(expected)
-        for g, e in zip(got, expected):
-            assert_same(g, e)
-    elif expected is None or isinstance(expected, slice) or type(expected) in (int, float):
-        assert type(got) is type(expected)
-        assert got == expected or (got != got and expected != expected)
-    elif isinstance(expected, np.ndarray) and expected.dtype == object:
-        assert isinstance(got, np.ndarray) and got.shape == expected.shape
-        for g, e in zip(got.ravel(), expected.ravel()):
-            assert_same(g, e)
-    else:
-        assert type(got) is type(expected)
-        np.testing.assert_array_equal(got, expected, strict=True)
-        if np.asarray(expected).dtype.kind in "fc":
-            signs = np.signbit(np.real(expected)) & ~np.isnan(expected)
-            np.testing.assert_array_equal(np.signbit(np.real(got)) & ~np.isnan(got), signs)
-
-
 def assert_close(got: Any, expected: Any) -> None:
     """Sums whose rounding depends on the order of additions: close, NaN where scipy's."""
-    if isinstance(expected, list | tuple):
-        assert type(got) is type(expected) and len(got) == len(expected)
-        for g, e in zip(got, expected):
-            assert_close(g, e)
-        return
-    assert type(got) is type(expected)
-    assert np.asarray(got).dtype == np.asarray(expected).dtype
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, equal_nan=True)
+    assert_same(got, expected, rtol=1e-12, atol=1e-12)
 
 
 def outcome(func: Func, *args: Any) -> tuple[Any, BaseException | None]:

@@ -15,13 +15,13 @@ import scipy.ndimage as ndi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bigimg import _reduce as reduce_module
-from bigimg._partials import Plan, Regions, combine
-from bigimg._reduce import reduction_graph
+from bigimg import ndimage as bm
+from bigimg._reduce import Plan, Regions, combine, reduce_regions, reduction_graph
+from bigimg._reduce import tree as reduction_tree
 from bigimg.errors import TargetExistsError, UnknownFormatError
-from bigimg.ndimage import measurements as bm
 from bigimg.ndimage.regions import find_objects, region_table, value_indices, write_table
 from tests.guards import raise_if_dask_computes
+from tests.reference import assert_same
 from tests.strategies import chunkings
 
 VALUE_DTYPES = ("float64", "float32", "int32", "uint8", "bool", "int64")
@@ -129,27 +129,6 @@ def scipy_or_error(func: Any, *args: Any, **kwargs: Any) -> tuple[Any, Exception
             return func(*args, **kwargs), None
         except Exception as exc:
             return None, exc
-
-
-def assert_same(got: Any, expected: Any, *, rtol: float = 0.0, atol: float = 0.0) -> None:
-    """Equal values and equal types (numpy scalar types, array dtypes, tuples, lists)."""
-    assert type(got) is type(expected), (type(got), type(expected), got, expected)
-    if isinstance(expected, list | tuple):
-        assert len(got) == len(expected)
-        for g, e in zip(got, expected):
-            assert_same(g, e, rtol=rtol, atol=atol)
-        return
-    if isinstance(expected, np.ndarray):
-        assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
-        assert got.shape == expected.shape
-        if expected.dtype == object:
-            for g, e in zip(got.ravel(), expected.ravel()):
-                assert_same(g, e, rtol=rtol, atol=atol)
-            return
-    if rtol or atol:
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
-    else:
-        np.testing.assert_array_equal(got, expected)
 
 
 def tolerance(values: np.ndarray) -> float:
@@ -424,8 +403,8 @@ def test_tree_reduction_never_merges_more_than_split_every(
         seen.append(len(parts))
         return combine(parts, plan)
 
-    monkeypatch.setattr(reduce_module, "combine", counting)
-    root = reduce_module.reduce_regions(None, lab, {"count"}, Regions(low=1), split_every=4)
+    monkeypatch.setattr(reduction_tree, "combine", counting)
+    root = reduce_regions(None, lab, {"count"}, Regions(low=1), split_every=4)
     # 100 blocks -> 25 first merges (tasks) -> 7 -> 2 -> 1 (here) -> the root's merge
     assert max(seen) <= 4 and len(seen) == 25 + 7 + 2 + 1 + 1
     np.testing.assert_array_equal(root.stats["count"], np.bincount(labels.ravel())[1:])

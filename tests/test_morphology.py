@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import dask.array as da
@@ -13,17 +12,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bigimg._local import fused
-from bigimg.ndimage import binary_morphology, binary_reconstruction, binary_windows, morphology
+from bigimg import ndimage as bnd
+from bigimg._halo import fused
+from bigimg.ndimage import binary_windows
 from tests.guards import raise_if_dask_computes
+from tests.reference import check_against
 from tests.strategies import MODES, chunked_arrays
 
-#: the functions under test, by scipy's names (bigimg.ndimage exports them)
-bnd = SimpleNamespace(
-    **{n: getattr(binary_morphology, n) for n in binary_morphology.__all__},
-    **{n: getattr(binary_reconstruction, n) for n in binary_reconstruction.__all__},
-    **{n: getattr(morphology, n) for n in morphology.__all__},
-)
 BINARY_INPUTS = ("bool", "uint8", "float64")
 GREY_INPUTS = ("float64", "uint8", "int16")
 
@@ -31,22 +26,9 @@ GREY_INPUTS = ("float64", "uint8", "int16")
 def check(name: str, x: np.ndarray, chunks: Any, *args: Any, lazy: bool = True, **kw: Any) -> None:
     """bnd.<name> on a chunked dask array == ndi.<name> on numpy (dtype included);
     where scipy refuses the arguments, bigimg refuses them at call time."""
-    arrays = {
-        k: da.from_array(v, chunks=chunks) for k, v in kw.items() if k == "mask" and v is not None
-    }
-    try:
-        expected = getattr(ndi, name)(x, *args, **kw)
-    except Exception as exc:
-        with raise_if_dask_computes(), pytest.raises((type(exc), ValueError, TypeError)):
-            getattr(bnd, name)(da.from_array(x, chunks=chunks), *args, **{**kw, **arrays})
-        return
-    if lazy:
-        with raise_if_dask_computes():
-            result = getattr(bnd, name)(da.from_array(x, chunks=chunks), *args, **{**kw, **arrays})
-    else:
-        result = getattr(bnd, name)(da.from_array(x, chunks=chunks), *args, **{**kw, **arrays})
-    assert result.shape == expected.shape and result.dtype == expected.dtype
-    np.testing.assert_array_equal(result.compute(scheduler="sync"), expected, strict=True)
+    arrays = {k: kw.pop(k) for k in list(kw) if k == "mask" and kw[k] is not None}
+    reference, ours = getattr(ndi, name), getattr(bnd, name)
+    check_against(reference, ours, x, chunks, *args, lazy=lazy, arrays=arrays, **kw)
 
 
 # --- strategies ---------------------------------------------------------------------------------

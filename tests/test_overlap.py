@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bigimg import _halo
-from bigimg._overlap import Frame, extend_indices, map_halo, normalize_modes
+from bigimg._halo import Frame, map_halo
+from bigimg._kernels import extend_indices, normalize_modes
 from tests.guards import raise_if_dask_computes
 from tests.strategies import MODES, chunked_arrays
 

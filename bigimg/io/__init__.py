@@ -179,8 +179,47 @@ def _refuse_reading_target(array: da.Array, path: Path) -> None:
 
 
 def info(source: Any, *, format: str | None = None, **options: Any) -> ImageInfo:
-    """Format, shape, dtype, storage chunks, pyramid levels and completeness of a
-    stored image, reading no pixel data. Options as for :func:`open`.
+    """Describe a stored image (format, shape, dtype, chunks, levels), reading no pixels.
+
+    Only metadata is read (headers, Zarr JSON, TIFF page structure), so it is
+    instant for an image of any size. An image a write left unfinished is
+    described with ``complete=False`` where its format marks that (Zarr), or
+    refused (IncompleteDataError) where only a ``.partial`` file exists.
+
+    Parameters
+    ----------
+    source : path-like
+        A stored image, as for :func:`open` (arrays have nothing to describe:
+        TypeError).
+    format : str, optional, keyword-only
+        Force a format instead of guessing it: one of :func:`source_formats`.
+    **options
+        The format's options of :func:`open` that say which image is meant.
+        raw: ``dtype`` and ``shape`` (required), ``offset``, ``order``. zarr:
+        ``component``, ``level`` (``allow_incomplete`` and ``missing_chunks``
+        are accepted and ignored). tiff: ``series``, ``level``.
+
+    Returns
+    -------
+    ImageInfo
+        ``path``, ``format``, ``shape``, ``dtype``, storage ``chunks`` (None
+        for contiguous data), ``complete``, pyramid ``levels`` (the shape of
+        each), ``axes`` and ``scale`` where stored, format ``details``;
+        ``nbytes`` and :meth:`~ImageInfo.describe` (the text ``bigimg info``
+        prints).
+
+    Raises
+    ------
+    FileNotFoundError
+        The source does not exist.
+    bigimg.errors.UnknownFormatError
+        The format cannot be told (the message lists the supported ones).
+    bigimg.errors.IncompleteDataError
+        Only the ``.partial`` file of an interrupted write exists.
+    bigimg.errors.MetadataError
+        Malformed metadata, naming the file and the key.
+    TypeError, ValueError
+        A missing, unknown or invalid option.
 
     Examples
     --------
@@ -189,6 +228,9 @@ def info(source: Any, *, format: str | None = None, **options: Any) -> ImageInfo
     >>> np.save(path, np.zeros((3, 4), "f4"))
     >>> info(path).shape
     (3, 4)
+    >>> meta = info(path)
+    >>> meta.format, str(meta.dtype), meta.nbytes, meta.complete
+    ('npy', 'float32', 48, True)
     """
     path = _path(source)
     if format is None and not (path.exists() or path.is_symlink()):

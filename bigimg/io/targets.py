@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bigimg.errors import TargetExistsError
+from bigimg.io.zarr_marker import claim_of, is_zarr
 
 __all__ = [
     "Identity",
@@ -121,8 +122,6 @@ def is_same(path: Path, recorded: Any) -> bool:
         return all(now[k] == recorded.get(k) for k in ("size", "mtime_ns"))
     if "claim" not in recorded:
         return False
-    from bigimg.io.zarr import claim_of
-
     mark = claim_of(path)
     return mark == recorded["claim"] or (mark is None and not any(path.iterdir()))
 
@@ -144,8 +143,6 @@ def refuse_existing(path: Path, *, overwrite: bool, what: str = "") -> None:
 
 def _unremovable(path: Path) -> str:
     if os.path.isdir(path) and not os.path.islink(path):
-        from bigimg.io.zarr import is_zarr
-
         if not (is_zarr(path) or not any(path.iterdir())):
             return "is a directory that is not a Zarr store"
     return ""

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
@@ -165,7 +165,11 @@ def _segment(arr: TiffArray, tif: tifffile.TiffFile, z: Any, coords: tuple[int, 
     grid = [-(-s // c) for s, c in zip(arr.shape, z.chunks)]
     page = int(np.ravel_multi_index(coords[:n], grid[:n])) if n else 0
     pages = sub.pages
-    index = pages[page].index if page < len(pages) and pages[page] is not None else page
+    index = (
+        cast("tifffile.TiffPage | tifffile.TiffFrame", pages[page]).index  # checked not None
+        if page < len(pages) and pages[page] is not None
+        else page
+    )
     kind = "tile" if sub.keyframe.is_tiled else "strip"
     segment = int(np.ravel_multi_index(coords[n:], grid[n:])) if len(grid) > n else 0
     return f"page {index}, {kind} {segment}"

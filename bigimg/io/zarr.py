@@ -18,7 +18,7 @@ import contextlib
 import json
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import dask.array as da
 import numpy as np
@@ -32,45 +32,27 @@ from bigimg.io.chunking import check_openable, choose_chunks
 from bigimg.io.faults import write_error
 from bigimg.io.registry import ImageInfo, register, register_sink
 from bigimg.io.zarr_chunks import MISSING_CHUNKS, ZarrSource, ZarrTarget
+from bigimg.io.zarr_marker import MARKER, META_FILES, is_complete, is_zarr, stores_every_chunk
 from bigimg.pyramid import downsample, pyramid_shapes
+
+if TYPE_CHECKING:
+    from zarr.core.array_spec import ArrayConfigParams
 
 __all__ = [
     "WRITE_CONFIG",
-    "claim_of",
     "create",
-    "is_complete",
     "mark_complete",
     "prepare_target",
     "regular",
     "save_ome_zarr",
     "save_zarr",
-    "stores_every_chunk",
     "writable",
     "write_chunks",
 ]
 
-_MARKER = "bigimg"
-_META_FILES = ("zarr.json", ".zarray", ".zgroup")
 #: Runtime configuration of every array bigimg writes: chunks equal to the fill
 #: value are stored too, so a missing chunk file always means lost data.
-WRITE_CONFIG = {"write_empty_chunks": True}
-
-
-def is_zarr(path: Path) -> bool:
-    return path.is_dir() and any((path / f).exists() for f in _META_FILES)
-
-
-def is_complete(attrs: Any) -> bool:
-    """False for a store bigimg marked as being written (an interrupted write)."""
-    marker = attrs.get(_MARKER)
-    return not (isinstance(marker, dict) and marker.get("complete") is False)
-
-
-def stores_every_chunk(attrs: Any) -> bool:
-    """True for an array bigimg wrote with every chunk stored (no chunk left to
-    the fill value), so that a missing chunk file is lost data."""
-    marker = attrs.get(_MARKER)
-    return isinstance(marker, dict) and marker.get("every_chunk") is True
+WRITE_CONFIG: ArrayConfigParams = {"write_empty_chunks": True}
 
 
 def _attrs_file(node: zarr.Array | zarr.Group) -> str:
@@ -79,7 +61,7 @@ def _attrs_file(node: zarr.Array | zarr.Group) -> str:
 
 def _bad_json(directory: Path) -> MetadataError | None:
     """The error naming a metadata file of ``directory`` that is not valid JSON."""
-    for name in (*_META_FILES, ".zattrs"):
+    for name in (*META_FILES, ".zattrs"):
         file = directory / name
         if not file.is_file():
             continue
@@ -121,7 +103,7 @@ def _meta_file(path: Path, component: str | ImageInfo | None = None) -> Path:
     if isinstance(component, ImageInfo):
         component = component.details.get("component")
     where = path / component if component else path
-    return next((where / f for f in _META_FILES if (where / f).is_file()), where)
+    return next((where / f for f in META_FILES if (where / f).is_file()), where)
 
 
 def _unreadable(directory: Path, exc: Exception) -> ValueError:
@@ -130,7 +112,7 @@ def _unreadable(directory: Path, exc: Exception) -> ValueError:
     bad = _bad_json(directory)
     if bad is not None:
         return bad
-    for name in _META_FILES:
+    for name in META_FILES:
         if (directory / name).is_file():
             return MetadataError(
                 f"{str(directory / name)!r}: the Zarr metadata cannot be read "
@@ -145,7 +127,7 @@ def _child(node: zarr.Group, name: str, path: Path) -> zarr.Array | zarr.Group:
     try:
         return node[name]
     except KeyError as exc:  # not in the store, or (zarr says the same) unreadable
-        if not any((path / name / f).is_file() for f in _META_FILES):
+        if not any((path / name / f).is_file() for f in META_FILES):
             raise
         cause: Exception = exc
         try:  # for the real reason
@@ -225,14 +207,16 @@ class ZarrBackend:
             except KeyError:
                 raise ValueError(
                     f"{str(path)!r} has no array {component!r}; arrays: "
-                    f"{sorted(n for n, _ in node.arrays())}"
+                    f"{sorted(n for n, _ in cast(zarr.Group, node).arrays())}"  # _child raised
                 ) from None
             if not isinstance(node, zarr.Array):
                 raise ValueError(f"{str(path)!r}/{component} is a group, not an array")
         elif component is not None or level is not None:
             raise ValueError(f"{str(path)!r} is a single array; component/level do not apply")
         complete = complete and is_complete(node.attrs)
-        storage = node.shards if getattr(node, "shards", None) else node.chunks
+        storage = (
+            cast("tuple[int, ...]", node.shards) if getattr(node, "shards", None) else node.chunks
+        )
         if len(storage) != len(node.shape) or not all(c >= 1 for c in storage):
             raise MetadataError(
                 f"{str(_meta_file(path, component))!r}: the Zarr metadata is damaged: the "
@@ -343,10 +327,10 @@ def writable(array: zarr.Array) -> zarr.Array:
 
 def mark_complete(array: zarr.Array | zarr.Group, path: Path, **entries: Any) -> None:
     """Mark ``array`` finished, keeping its marker's other entries (``every_chunk``)."""
-    marker = array.attrs.get(_MARKER)
+    marker = array.attrs.get(MARKER)
     marker = dict(marker) if isinstance(marker, dict) else {}
     with _writing(path, "mark the Zarr store complete"):
-        array.attrs[_MARKER] = {**marker, **entries, "complete": True}
+        array.attrs[MARKER] = {**marker, **entries, "complete": True}
 
 
 def prepare_target(path: Path, overwrite: bool) -> dict[str, str]:
@@ -356,23 +340,6 @@ def prepare_target(path: Path, overwrite: bool) -> dict[str, str]:
     targets.refuse_existing(path, overwrite=overwrite)
     targets.clear(path)
     return {"claim": targets.claim_directory(path)}
-
-
-def claim_of(path: Path) -> str | None:
-    """The claim in the ``bigimg`` marker of the store at ``path`` (None if
-    there is no store or no claim); reads only its metadata file."""
-    for name in ("zarr.json", ".zattrs"):
-        try:
-            meta = json.loads((path / name).read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(meta, dict):
-            return None
-        attrs = meta.get("attributes", {}) if name == "zarr.json" else meta
-        marker = attrs.get(_MARKER) if isinstance(attrs, dict) else None
-        claim = marker.get("claim") if isinstance(marker, dict) else None
-        return claim if isinstance(claim, str) else None
-    return None
 
 
 def regular(array: da.Array) -> da.Array:
@@ -410,8 +377,8 @@ def create(
             shape=array.shape,
             chunks=chunks,
             dtype=array.dtype,
-            zarr_format=zarr_format,
-            attributes={_MARKER: {**(marker or {}), "complete": False, "every_chunk": True}},
+            zarr_format=cast("Literal[2, 3]", zarr_format),  # checked by the caller, or by zarr
+            attributes={MARKER: {**(marker or {}), "complete": False, "every_chunk": True}},
             config=WRITE_CONFIG,
             **options,
         )
@@ -512,8 +479,10 @@ def save_ome_zarr(
     shapes = pyramid_shapes(array.shape, factors, min_size=min_size)
     claim = prepare_target(path, overwrite)
     with _writing(path, "create the OME-Zarr group"):
-        group = zarr.open_group(str(path), mode="w-", zarr_format=zarr_format)
-        group.attrs[_MARKER] = {**claim, "complete": False}
+        group = zarr.open_group(
+            str(path), mode="w-", zarr_format=cast("Literal[2, 3]", zarr_format)
+        )  # _check_format passed
+        group.attrs[MARKER] = {**claim, "complete": False}
     level = regular(array)
     chunk_shape = level.chunksize
     paths, scales = [], []
@@ -536,6 +505,7 @@ def save_ome_zarr(
     return path
 
 
-register(ZarrBackend())
+# open() takes its own keyword options, which the Backend protocol can only type as **options
+register(ZarrBackend())  # type: ignore[arg-type]
 register_sink("zarr", save_zarr)
 register_sink("ome-zarr", save_ome_zarr)

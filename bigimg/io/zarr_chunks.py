@@ -145,6 +145,7 @@ class ZarrSource(_ArrayLike):
         """The error naming the first stored chunk of ``bounds`` that fails on
         its own, and that chunk's exception (the cause)."""
         keys = chunk_keys(self.array, bounds)
+        failing: tuple[str, list[tuple[int, int]]] | None
         if len(keys) == 1:
             failing, cause = keys[0], exc
         else:

@@ -1,6 +1,6 @@
 """scipy.ndimage on dask arrays: same names, signatures and results."""
 
-from bigimg._local import fused
+from bigimg._halo import fused
 from bigimg.ndimage.binary_morphology import (
     binary_closing,
     binary_dilation,
@@ -9,25 +9,24 @@ from bigimg.ndimage.binary_morphology import (
     binary_opening,
 )
 from bigimg.ndimage.binary_reconstruction import binary_fill_holes, binary_propagation
-from bigimg.ndimage.distance import (
-    distance_transform_bf,
-    distance_transform_cdt,
-    distance_transform_edt,
-)
-from bigimg.ndimage.filters import (
-    convolve,
-    convolve1d,
-    correlate,
-    correlate1d,
-    gaussian_filter,
-    gaussian_filter1d,
-    gaussian_gradient_magnitude,
-    gaussian_laplace,
+from bigimg.ndimage.correlation import convolve, convolve1d, correlate, correlate1d
+from bigimg.ndimage.derivatives import (
     generic_gradient_magnitude,
     generic_laplace,
     laplace,
     prewitt,
     sobel,
+)
+from bigimg.ndimage.distance import (
+    distance_transform_bf,
+    distance_transform_cdt,
+    distance_transform_edt,
+)
+from bigimg.ndimage.distributions import histogram, labeled_comprehension, median
+from bigimg.ndimage.extrema import extrema, maximum, maximum_position, minimum, minimum_position
+from bigimg.ndimage.filters import (
+    gaussian_filter,
+    gaussian_filter1d,
     uniform_filter,
     uniform_filter1d,
 )
@@ -37,49 +36,36 @@ from bigimg.ndimage.fourier import (
     fourier_shift,
     fourier_uniform,
 )
+from bigimg.ndimage.gaussian_derivatives import gaussian_gradient_magnitude, gaussian_laplace
+from bigimg.ndimage.generic_filters import generic_filter, generic_filter1d, vectorized_filter
+from bigimg.ndimage.grey_morphology import (
+    black_tophat,
+    grey_closing,
+    grey_dilation,
+    grey_erosion,
+    grey_opening,
+    morphological_gradient,
+    morphological_laplace,
+    white_tophat,
+)
 from bigimg.ndimage.interpolation import (
-    affine_transform,
     geometric_transform,
     map_coordinates,
-    rotate,
-    shift,
     spline_filter,
     spline_filter1d,
-    zoom,
 )
+from bigimg.ndimage.label_measures import measure
 from bigimg.ndimage.labeling import label, relabel, relabel_sequential, remove_small_objects
 from bigimg.ndimage.measurements import (
     center_of_mass,
-    extrema,
-    histogram,
-    labeled_comprehension,
-    maximum,
-    maximum_position,
     mean,
-    measure,
-    median,
-    minimum,
-    minimum_position,
     standard_deviation,
     sum,
     sum_labels,
     variance,
 )
-from bigimg.ndimage.morphology import (
-    black_tophat,
-    generate_binary_structure,
-    grey_closing,
-    grey_dilation,
-    grey_erosion,
-    grey_opening,
-    iterate_structure,
-    morphological_gradient,
-    morphological_laplace,
-    white_tophat,
-)
+from bigimg.ndimage.morphology import generate_binary_structure, iterate_structure
 from bigimg.ndimage.rank_filters import (
-    generic_filter,
-    generic_filter1d,
     maximum_filter,
     maximum_filter1d,
     median_filter,
@@ -87,9 +73,9 @@ from bigimg.ndimage.rank_filters import (
     minimum_filter1d,
     percentile_filter,
     rank_filter,
-    vectorized_filter,
 )
 from bigimg.ndimage.regions import find_objects, region_table, value_indices, write_table
+from bigimg.ndimage.transforms import affine_transform, rotate, shift, zoom
 
 __all__ = [
     "affine_transform",

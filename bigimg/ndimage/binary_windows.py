@@ -31,7 +31,9 @@ def window(structure: np.ndarray, origin: tuple[int, ...], ndim: int, axes: Any)
     return np.argwhere(structure.reshape(shape)) - centre
 
 
-def reflected(structure: np.ndarray, origin: tuple[int, ...]) -> tuple[np.ndarray, tuple]:
+def reflected(
+    structure: np.ndarray, origin: tuple[int, ...]
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """scipy's binary_dilation: structure reversed, origin negated (minus one
     along axes of even length)."""
     flipped = structure[(slice(None, None, -1),) * structure.ndim]

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import scipy.special
 
-from bigimg.ndimage._inputs import as_dask, check_output, per_axis, scipy_dry_run
+from bigimg._validation import as_dask, check_output, per_axis, scipy_dry_run
 
 __all__ = ["fourier_ellipsoid", "fourier_gaussian", "fourier_shift", "fourier_uniform"]
 
@@ -178,6 +178,7 @@ def _run(name: str, input: Any, param: Any, n: Any, axis: Any, output: Any) -> d
     image, params, n, axis, dtype = _prepare(
         getattr(ndi, name), input, param, pname, n, axis, output
     )
+    table: Callable[[int, Any, int], np.ndarray]
     if name == "fourier_shift":
         table, block = _phase_table, _shift_block
     elif name == "fourier_ellipsoid" and image.ndim > 1:  # not separable

@@ -5,14 +5,13 @@ each output chunk reads only the input region its coordinates need and
 interpolates there with scipy's own arithmetic, so results equal scipy's on
 the whole array bit for bit, for every chunking, order, mode and prefilter.
 The spline prefilter is scipy's recursive filter run over whole lines, one
-axis at a time, in the chunks themselves (:mod:`bigimg._prefilter`): exact too.
+axis at a time, in the chunks themselves (:mod:`bigimg._resample.prefilter`): exact too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,32 +20,25 @@ import numpy as np
 import scipy.ndimage as ndi
 from dask.array.core import normalize_chunks
 from dask.base import tokenize
-from scipy import special
 
-from bigimg import _overlap
+from bigimg import _kernels
 from bigimg._resample import (
     Mapping,
     Spline,
-    affine_mapping,
     given_coordinates,
     resample,
-    separable_mapping,
     spline_filtered,
 )
-from bigimg.ndimage._inputs import as_dask, check_output, per_axis, scipy_dry_run
+from bigimg._validation import as_dask, check_output, scipy_dry_run
 
 __all__ = [
-    "affine_transform",
     "geometric_transform",
     "map_coordinates",
-    "rotate",
-    "shift",
     "spline_filter",
     "spline_filter1d",
-    "zoom",
 ]
 
-MODES = tuple(_overlap.MODES)  # scipy's boundary modes, the same names as the filters'
+MODES = tuple(_kernels.MODES)  # scipy's boundary modes, the same names as the filters'
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -61,7 +53,7 @@ def _spline(order: Any, mode: Any, cval: Any, prefilter: Any) -> Spline:
     return Spline(int(order), mode, cval, bool(prefilter))
 
 
-def _arguments(
+def arguments(
     input: Any, output: Any, order: Any, mode: Any, cval: Any, prefilter: Any
 ) -> tuple[da.Array, Spline, np.dtype]:
     """The image, the spline and the output dtype of a call, checked."""
@@ -78,7 +70,9 @@ def _dtype(output: Any, image: da.Array) -> np.dtype:
     return dtype
 
 
-def _chunks(output_chunks: Any, shape: tuple[int, ...], like: da.Array, dtype: np.dtype) -> Any:
+def output_chunks_for(
+    output_chunks: Any, shape: tuple[int, ...], like: da.Array, dtype: np.dtype
+) -> Any:
     """``output_chunks``, else the input's chunks (same shape) or its chunk sizes."""
     if output_chunks is not None:
         return normalize_chunks(output_chunks, shape, dtype=dtype)
@@ -108,7 +102,7 @@ def _complex(real: np.ndarray, imag: np.ndarray, out: np.dtype) -> np.ndarray:
 # --- the transforms ----------------------------------------------------------------------------
 
 
-def _transform(
+def transform(
     image: da.Array,
     mapping: Mapping,
     output_shape: tuple[int, ...],
@@ -122,12 +116,12 @@ def _transform(
     chunks = (
         coordinates.chunks[1:]
         if coordinates is not None
-        else _chunks(output_chunks, output_shape, image, dtype)
+        else output_chunks_for(output_chunks, output_shape, image, dtype)
     )
     if image.dtype.kind == "c":
 
         def run(part: da.Array, value: float) -> da.Array:
-            return _transform(
+            return transform(
                 part,
                 mapping,
                 output_shape,
@@ -176,195 +170,6 @@ def _check_empty(
         )
 
 
-def affine_transform(
-    input: Any,
-    matrix: Any,
-    offset: Any = 0.0,
-    output_shape: Any = None,
-    output: Any = None,
-    order: int = 3,
-    mode: str = "constant",
-    cval: float = 0.0,
-    prefilter: bool = True,
-    *,
-    output_chunks: Any = None,
-) -> da.Array:
-    """Affine transform; equals ``scipy.ndimage.affine_transform`` for every chunking.
-
-    Parameters are scipy's (``output`` is a dtype); ``output_chunks`` chunks
-    the result (default: the input's chunks, or its chunk sizes for another
-    shape). Each output chunk reads only the input region it maps onto.
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.arange(48.0).reshape(6, 8)
-    >>> m = [[0.8, 0.3], [-0.2, 1.1]]
-    >>> y = affine_transform(da.from_array(x, chunks=3), m, offset=(1, -0.5))
-    >>> bool((y.compute() == ndi.affine_transform(x, m, offset=(1, -0.5))).all())
-    True
-    """
-    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
-    order = spline.order
-    shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
-    scipy_dry_run(
-        lambda x, **kw: ndi.affine_transform(x, matrix, offset, output_shape=_tiny(shape), **kw),
-        image,
-        output=dtype,
-        order=order,
-        mode=mode,
-        cval=cval,
-        prefilter=False,
-    )
-    m = np.asarray(matrix, dtype=np.float64)
-    ndim = image.ndim
-    if m.ndim == 2 and m.shape[1] == ndim + 1 and m.shape[0] in (ndim, ndim + 1):
-        offset, m = m[:ndim, ndim], m[:ndim, :ndim]
-    off = np.asarray(
-        per_axis(offset, ndim, "offset") if np.ndim(offset) == 0 else offset, np.float64
-    )
-    if m.ndim == 1:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mapping = separable_mapping(m, off / m, False)
-    else:
-        mapping = affine_mapping(m, off, tuple(range(len(shape))))
-    return _transform(image, mapping, shape, spline, dtype, output_chunks, "affine-transform")
-
-
-def _tiny(shape: Sequence[int]) -> tuple[int, ...]:
-    return tuple(min(3, max(int(n), 1)) for n in shape)
-
-
-def shift(
-    input: Any,
-    shift: Any,
-    output: Any = None,
-    order: int = 3,
-    mode: str = "constant",
-    cval: float = 0.0,
-    prefilter: bool = True,
-) -> da.Array:
-    """Shift; equals ``scipy.ndimage.shift`` for every chunking (chunks as the input's).
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.arange(30.0).reshape(5, 6)
-    >>> y = shift(da.from_array(x, chunks=2), (0.5, -1.25), mode="nearest")
-    >>> bool((y.compute() == ndi.shift(x, (0.5, -1.25), mode="nearest")).all())
-    True
-    """
-    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
-    order = spline.order
-    scipy_dry_run(ndi.shift, image, shift, output=dtype, order=order, mode=mode, cval=cval)
-    offsets = np.asarray([-float(s) for s in per_axis(shift, image.ndim, "shift")], np.float64)
-    mapping = separable_mapping(None, offsets, False)
-    return _transform(image, mapping, image.shape, spline, dtype, None, "shift")
-
-
-def zoom(
-    input: Any,
-    zoom: Any,
-    output: Any = None,
-    order: int = 3,
-    mode: str = "constant",
-    cval: float = 0.0,
-    prefilter: bool = True,
-    *,
-    grid_mode: bool = False,
-    output_chunks: Any = None,
-) -> da.Array:
-    """Zoom; equals ``scipy.ndimage.zoom`` for every chunking.
-
-    The output shape is scipy's, ``round(shape * zoom)``; ``output_chunks``
-    chunks it (default: the input's chunk sizes).
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.arange(30.0).reshape(5, 6)
-    >>> y = zoom(da.from_array(x, chunks=2), 1.5)
-    >>> y.shape
-    (8, 9)
-    >>> bool((y.compute() == ndi.zoom(x, 1.5)).all())
-    True
-    """
-    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
-    order = spline.order
-    factors = per_axis(zoom, image.ndim, "zoom")
-    scipy_dry_run(
-        ndi.zoom,
-        image,
-        factors,
-        output=dtype,
-        order=order,
-        mode=mode,
-        cval=cval,
-        grid_mode=grid_mode,
-    )
-    shape = tuple(round(float(n * z)) for n, z in zip(image.shape, factors))
-    if all(z == 1 for z in factors) and prefilter:  # scipy returns the input itself
-        return image.astype(dtype).rechunk(_chunks(output_chunks, shape, image, dtype))
-    div = np.array(shape) - (0 if grid_mode else 1)
-    num = np.array(image.shape) - (0 if grid_mode else 1)
-    ratio = np.divide(num, div, out=np.ones(image.ndim, np.float64), where=div != 0)
-    mapping = separable_mapping(ratio, None, grid_mode)
-    return _transform(image, mapping, shape, spline, dtype, output_chunks, "zoom")
-
-
-def rotate(
-    input: Any,
-    angle: float,
-    axes: Any = (1, 0),
-    reshape: bool = True,
-    output: Any = None,
-    order: int = 3,
-    mode: str = "constant",
-    cval: float = 0.0,
-    prefilter: bool = True,
-    *,
-    output_chunks: Any = None,
-) -> da.Array:
-    """Rotate in the plane of ``axes``; equals ``scipy.ndimage.rotate`` for every chunking.
-
-    A volume is rotated plane by plane, as scipy does (each plane filtered and
-    interpolated on its own).
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.arange(48.0).reshape(6, 8)
-    >>> y = rotate(da.from_array(x, chunks=3), 30)
-    >>> y.shape == ndi.rotate(x, 30).shape
-    True
-    >>> bool((y.compute() == ndi.rotate(x, 30)).all())
-    True
-    """
-    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
-    order = spline.order
-    scipy_dry_run(
-        ndi.rotate, image, angle, axes, reshape, output=dtype, order=order, mode=mode, cval=cval
-    )
-    plane = sorted(a % image.ndim for a in (operator.index(axes[0]), operator.index(axes[1])))
-    c, s = special.cosdg(angle), special.sindg(angle)
-    rot = np.array([[c, s], [-s, c]])
-    size = np.asarray(image.shape)
-    in_plane = size[plane]
-    if reshape:
-        iy, ix = in_plane
-        corners = rot @ [[0, 0, iy, iy], [0, ix, 0, ix]]
-        out_plane = (np.ptp(corners, axis=1) + 0.5).astype(int)
-    else:
-        out_plane = in_plane
-    offset = (in_plane - 1) / 2 - rot @ ((out_plane - 1) / 2)
-    shape_arr = size.copy()
-    shape_arr[plane] = out_plane
-    shape = tuple(int(n) for n in shape_arr)
-    mapping = affine_mapping(rot, offset, tuple(plane))
-    mapping = dataclasses.replace(mapping, axes=tuple(plane))
-    return _transform(image, mapping, shape, spline, dtype, output_chunks, "rotate")
-
-
 def map_coordinates(
     input: Any,
     coordinates: Any,
@@ -374,12 +179,54 @@ def map_coordinates(
     cval: float = 0.0,
     prefilter: bool = True,
 ) -> da.Array:
-    """Interpolate at given coordinates; equals ``scipy.ndimage.map_coordinates``.
+    """Interpolate at given coordinates, equal to ``scipy.ndimage.map_coordinates``.
 
-    ``coordinates`` (numpy or dask, shape ``(input.ndim, *output shape)``)
-    chunk the result along its output axes. Their bounds per chunk are read
-    at call time (one pass over them), so that each output chunk reads only
-    the input region it needs.
+    Bit-identical to scipy on the whole array for every chunking, order,
+    mode and prefilter. The result is chunked as ``coordinates`` along its
+    output axes; their bounds per chunk are read at call time (one pass over
+    them), so that each output chunk reads only the input region it needs.
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        The image. Complex images are interpolated as real and imaginary
+        parts, as scipy does.
+    coordinates : array_like or dask.array.Array
+        Real numbers of shape ``(input.ndim, *output shape)``: the input
+        coordinates of each output pixel.
+    output : dtype, optional
+        Dtype of the result (default: the input's). Unlike scipy, not an
+        array: a lazy result cannot fill one. A real dtype for a complex
+        input is promoted to complex, as scipy does.
+    order : int, optional
+        Spline order, 0 to 5 (default 3).
+    mode : str, optional
+        How the input extends beyond its edges: 'constant' (default),
+        'grid-constant', 'nearest', 'reflect', 'mirror', 'grid-mirror',
+        'wrap' or 'grid-wrap', as in scipy.
+    cval : scalar, optional
+        Value past the edges for the constant modes (default 0.0); complex
+        for complex input.
+    prefilter : bool, optional
+        Whether to spline-filter the input first for ``order > 1`` (default
+        True); False treats the input as spline coefficients already.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy result of shape ``coordinates.shape[1:]``.
+
+    Raises
+    ------
+    ValueError
+        For an order outside 0 to 5, an unknown mode, coordinates of the
+        wrong shape, and whatever scipy refuses.
+    TypeError
+        For an output array, or coordinates that are not real numbers.
+
+    See Also
+    --------
+    geometric_transform, affine_transform
 
     Examples
     --------
@@ -388,8 +235,10 @@ def map_coordinates(
     >>> c = [[0.5, 2.0], [0.5, 1.0]]
     >>> map_coordinates(da.from_array(x, chunks=2), c, order=1).compute()
     array([2., 7.])
+    >>> bool((map_coordinates(x, c).compute() == ndi.map_coordinates(x, c)).all())
+    True
     """
-    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
+    image, spline, dtype = arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
     coords = (
         coordinates
@@ -412,7 +261,7 @@ def map_coordinates(
     )
     coords = coords.rechunk({0: -1})
     mapping = given_coordinates(coords)
-    return _transform(
+    return transform(
         image, mapping, coords.shape[1:], spline, dtype, None, "map-coordinates", coords
     )
 
@@ -447,13 +296,64 @@ def geometric_transform(
     *,
     output_chunks: Any = None,
 ) -> da.Array:
-    """Transform by a Python mapping; equals ``scipy.ndimage.geometric_transform``.
+    """Transform by a Python mapping, equal to ``scipy.ndimage.geometric_transform``.
 
-    ``mapping(output coordinates tuple, *extra_arguments, **extra_keywords)``
-    gives the input coordinates, as in scipy, once per output pixel. It runs
-    twice: at call time to bound each chunk's input region, and again when
-    the chunk is computed; use :func:`affine_transform` or
-    :func:`map_coordinates` where they apply, they are far faster.
+    ``mapping`` runs once per output pixel, twice over: at call time to bound
+    each output chunk's input region, and again when the chunk is computed.
+    Use :func:`affine_transform` or :func:`map_coordinates` where they
+    apply: they are far faster. Bit-identical to scipy for every chunking.
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        The image. Complex images are interpolated as real and imaginary
+        parts, as scipy does.
+    mapping : callable
+        ``mapping(output coordinates tuple, *extra_arguments,
+        **extra_keywords)`` returns the input coordinates (a tuple of
+        ``input.ndim`` floats), as in scipy.
+    output_shape : tuple of int, optional
+        Shape of the result (default: the input's).
+    output : dtype, optional
+        Dtype of the result (default: the input's). Unlike scipy, not an
+        array: a lazy result cannot fill one. A real dtype for a complex
+        input is promoted to complex, as scipy does.
+    order : int, optional
+        Spline order, 0 to 5 (default 3).
+    mode : str, optional
+        How the input extends beyond its edges: 'constant' (default),
+        'grid-constant', 'nearest', 'reflect', 'mirror', 'grid-mirror',
+        'wrap' or 'grid-wrap', as in scipy.
+    cval : scalar, optional
+        Value past the edges for the constant modes (default 0.0).
+    prefilter : bool, optional
+        Whether to spline-filter the input first for ``order > 1`` (default
+        True); False treats the input as spline coefficients already.
+    extra_arguments : tuple, optional
+        Extra positional arguments passed to ``mapping``.
+    extra_keywords : dict, optional
+        Extra keyword arguments passed to ``mapping``.
+    output_chunks : int, tuple or str, optional
+        Keyword-only, bigimg's addition: chunks of the result, as dask takes
+        them (default: the input's chunks for the same shape, else its chunk
+        sizes).
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy result of shape ``output_shape``.
+
+    Raises
+    ------
+    TypeError
+        If ``mapping`` is not callable, or ``output`` is an array.
+    ValueError
+        For an order outside 0 to 5, an unknown mode, and whatever scipy
+        refuses.
+
+    See Also
+    --------
+    map_coordinates, affine_transform
 
     Examples
     --------
@@ -465,13 +365,13 @@ def geometric_transform(
     >>> bool((y.compute() == ndi.geometric_transform(x, half, order=1)).all())
     True
     """
-    image, spline, dtype = _arguments(input, output, order, mode, cval, prefilter)
+    image, spline, dtype = arguments(input, output, order, mode, cval, prefilter)
     order = spline.order
     if not callable(mapping):
         raise TypeError(f"mapping must be callable, not {type(mapping).__name__}")
     shape = tuple(image.shape if output_shape is None else (int(n) for n in output_shape))
     kwargs = dict(extra_keywords or {})
-    chunks = _chunks(output_chunks, shape, image, dtype)
+    chunks = output_chunks_for(output_chunks, shape, image, dtype)
     token = tokenize(mapping, extra_arguments, kwargs, shape, chunks)
     coords = da.map_blocks(
         _mapped_block,
@@ -493,10 +393,42 @@ def geometric_transform(
 def spline_filter1d(
     input: Any, order: int = 3, axis: int = -1, output: Any = np.float64, mode: str = "mirror"
 ) -> da.Array:
-    """Spline coefficients along one axis; equals ``scipy.ndimage.spline_filter1d``.
+    """Spline coefficients along one axis, equal to ``scipy.ndimage.spline_filter1d``.
 
     scipy's recursive filter runs over whole lines, one task per line of
     chunks, so the result is bit-identical for every chunking.
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        The image; complex images are filtered as real and imaginary parts.
+    order : int, optional
+        Spline order, 0 to 5 (default 3); orders 0 and 1 need no filter and
+        return the input as ``output``.
+    axis : int, optional
+        The axis to filter along (default -1).
+    output : dtype, optional
+        Dtype of the result (default float64). Unlike scipy, not an array: a
+        lazy result cannot fill one. A real dtype for a complex input is
+        promoted to complex, as scipy does.
+    mode : str, optional
+        The boundary the coefficients assume: 'mirror' (default), or another
+        of scipy's modes.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy coefficients, with the input's shape and chunks.
+
+    Raises
+    ------
+    ValueError
+        For an order outside 0 to 5, an unknown mode, and whatever scipy
+        refuses (such as an axis out of range).
+
+    See Also
+    --------
+    spline_filter
 
     Examples
     --------
@@ -506,7 +438,7 @@ def spline_filter1d(
     >>> bool((y.compute() == ndi.spline_filter1d(x, axis=0)).all())
     True
     """
-    image, spline, dtype = _arguments(input, output, order, mode, 0.0, True)
+    image, spline, dtype = arguments(input, output, order, mode, 0.0, True)
     order = spline.order
     scipy_dry_run(ndi.spline_filter1d, image, order, axis, output=dtype, mode=mode)
     ax = axis % image.ndim
@@ -516,7 +448,40 @@ def spline_filter1d(
 def spline_filter(
     input: Any, order: int = 3, output: Any = np.float64, mode: str = "mirror"
 ) -> da.Array:
-    """Spline coefficients along every axis; equals ``scipy.ndimage.spline_filter``.
+    """Spline coefficients along every axis, equal to ``scipy.ndimage.spline_filter``.
+
+    :func:`spline_filter1d` along each axis in turn, as scipy does:
+    bit-identical for every chunking.
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        The image; complex images are filtered as real and imaginary parts.
+    order : int, optional
+        Spline order, 0 to 5 (default 3); orders 0 and 1 need no filter and
+        return the input as ``output``.
+    output : dtype, optional
+        Dtype of the result (default float64). Unlike scipy, not an array: a
+        lazy result cannot fill one. A real dtype for a complex input is
+        promoted to complex, as scipy does.
+    mode : str, optional
+        The boundary the coefficients assume: 'mirror' (default), or another
+        of scipy's modes.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy coefficients, with the input's shape and chunks.
+
+    Raises
+    ------
+    ValueError
+        For an order outside 0 to 5, an unknown mode, and whatever scipy
+        refuses.
+
+    See Also
+    --------
+    spline_filter1d, map_coordinates
 
     Examples
     --------
@@ -526,7 +491,7 @@ def spline_filter(
     >>> bool((y.compute() == ndi.spline_filter(x, mode="reflect")).all())
     True
     """
-    image, spline, dtype = _arguments(input, output, order, mode, 0.0, True)
+    image, spline, dtype = arguments(input, output, order, mode, 0.0, True)
     order = spline.order
     scipy_dry_run(ndi.spline_filter, image, order, output=dtype, mode=mode)
     return _filtered(image, order, tuple(range(image.ndim)), dtype, mode)

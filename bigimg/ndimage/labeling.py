@@ -17,9 +17,8 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _labels
-from bigimg._partials import Regions
-from bigimg._reduce import reduce_regions
-from bigimg.ndimage._inputs import as_dask, check_output
+from bigimg._reduce import Regions, reduce_regions
+from bigimg._validation import as_dask, check_output
 
 __all__ = ["label", "relabel", "relabel_sequential", "remove_small_objects"]
 
@@ -155,7 +154,11 @@ def _lookup(image: da.Array, lut: np.ndarray, name: str, search: bool = False) -
     layer: dict[Any, Any] = {table_key: lut}
     for index in np.ndindex(*image.numblocks):
         layer[(out_name, *index)] = (func, (image.name, *index), table_key)
-    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[image])
+    graph = HighLevelGraph.from_collections(
+        out_name,
+        layer,
+        dependencies=[image],  # type: ignore[list-item]  # dask's Array misses its DaskCollection protocol
+    )
     meta = np.empty((0,) * image.ndim, dtype)
     return da.Array(graph, out_name, chunks=image.chunks, dtype=dtype, meta=meta)
 
@@ -175,12 +178,20 @@ def _search_block(block: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
-    """The tutorial's ``np.searchsorted(np.unique(l), l)``, lazily.
+    """Labels renumbered consecutively, the tutorial's ``np.searchsorted(np.unique(l), l)``.
 
     Every value is replaced by its rank among the values present, so labels
-    become consecutive (0 stays 0 when there is background). ``labels`` is an
-    integer (or boolean) image; float and complex images are refused
-    (TypeError) when called.
+    become consecutive (0 stays 0 when there is background), lazily. Unlike
+    ``skimage.segmentation.relabel_sequential`` (0 stays 0, the other labels
+    become ``offset``, ``offset + 1``, ...), the smallest value present
+    becomes 0 even when it is not 0, and the second result is the sorted
+    values present, not forward and inverse maps.
+
+    Parameters
+    ----------
+    labels : array_like or dask.array.Array
+        Integer (or boolean) label image; float and complex images are
+        refused (TypeError) when called.
 
     Returns
     -------
@@ -200,6 +211,9 @@ def relabel_sequential(labels: Any) -> tuple[da.Array, np.ndarray]:
     >>> seq.compute()
     array([[0, 1, 1],
            [3, 0, 2]])
+    >>> x = lab.compute()
+    >>> bool((seq.compute() == np.searchsorted(np.unique(x), x)).all())
+    True
     """
     image = _check_labels(labels)
     # the values present, from one pass of the reduction engine (da.unique would
@@ -294,8 +308,8 @@ def remove_small_objects(
     if top < 4 * len(root.keys) + 2**20:
         keep = np.arange(top + 1, dtype=image.dtype)  # a lookup beats a search
         keep[small] = 0
-        return image.map_blocks(_drop_dense, keep, dtype=image.dtype)
-    return image.map_blocks(_drop_sparse, small, dtype=image.dtype)
+        return da.map_blocks(_drop_dense, image, keep, dtype=image.dtype)
+    return da.map_blocks(_drop_sparse, image, small, dtype=image.dtype)
 
 
 def _smallest_kept(min_size: Any, max_size: Any) -> int:

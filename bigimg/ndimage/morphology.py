@@ -1,12 +1,15 @@
-"""Grey morphology of scipy.ndimage on dask arrays, and what all morphology shares.
+"""What all morphology shares, and the implementation of grey morphology.
+
+The public grey operations are in :mod:`bigimg.ndimage.grey_morphology`;
+they call :func:`grey_operation` here.
 
 Every operation here is local: its reach follows from the footprint (or
 structure, or size) and the origin (reflected for dilation, as scipy
 reflects the footprint), and one overlap pass computes it
-(:func:`bigimg._local.apply`), whatever the number of scipy's passes inside:
+(:func:`bigimg._halo.fusion.apply`), whatever the number of scipy's passes inside:
 the block holds the sum of their reaches (opening, closing, top-hats) or the
 larger one (gradient, Laplace), and scipy's own function runs on it
-(:func:`bigimg._overlap.call_inside`), so results are scipy's for every
+(:func:`bigimg._halo.call_inside`), so results are scipy's for every
 chunking and mode.
 
 Grey morphology of a floating-point image with a box window (``size``, or a
@@ -20,7 +23,7 @@ explains why NaN needs it): the operation is composed of
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,22 +31,13 @@ import scipy.ndimage as ndi
 from scipy.ndimage import generate_binary_structure, iterate_structure
 
 from bigimg import _halo
-from bigimg._local import LocalOp, apply
-from bigimg._overlap import call_inside
-from bigimg.ndimage._inputs import as_input, check_output, per_axis
-from bigimg.ndimage.rank_filters import maximum_filter, minimum_filter, plan_window
+from bigimg._halo import LocalOp, apply, as_input, call_inside
+from bigimg._validation import check_output, per_axis
+from bigimg.ndimage.footprint_passes import min_max, plan_window
 
 __all__ = [
-    "black_tophat",
     "generate_binary_structure",
-    "grey_closing",
-    "grey_dilation",
-    "grey_erosion",
-    "grey_opening",
     "iterate_structure",
-    "morphological_gradient",
-    "morphological_laplace",
-    "white_tophat",
 ]
 
 
@@ -72,6 +66,19 @@ def check_origin(origin: Any, n: int, name: str = "origin") -> tuple[int, ...]:
 # --- grey morphology ------------------------------------------------------------------------
 
 
+#: the grey operations by scipy's name: (scipy's function, its chain of passes)
+_GREY = {
+    "grey_erosion": (ndi.grey_erosion, "erosion"),
+    "grey_dilation": (ndi.grey_dilation, "dilation"),
+    "grey_opening": (ndi.grey_opening, "sequence"),
+    "grey_closing": (ndi.grey_closing, "sequence"),
+    "white_tophat": (ndi.white_tophat, "sequence"),
+    "black_tophat": (ndi.black_tophat, "sequence"),
+    "morphological_gradient": (ndi.morphological_gradient, "side by side"),
+    "morphological_laplace": (ndi.morphological_laplace, "side by side"),
+}
+
+
 def _kernel_shape(size: Any, footprint: Any, structure: Any, n: int) -> tuple[int, ...]:
     """The window scipy uses: footprint's shape, else structure's, else size."""
     if footprint is not None:
@@ -93,9 +100,8 @@ def _kernel_shape(size: Any, footprint: Any, structure: Any, n: int) -> tuple[in
     return tuple(int(s) for s in sizes)
 
 
-def _grey(
+def grey_operation(
     name: str,
-    scipy_func: Callable[..., Any],
     input: Any,
     size: Any,
     footprint: Any,
@@ -105,14 +111,17 @@ def _grey(
     cval: Any,
     origin: Any,
     axes: Any,
-    passes: str,
 ) -> Any:
-    """A grey operation as one overlap pass running ``scipy_func`` on each block.
+    """The grey operation ``name`` (scipy's name) as one overlap pass running
+    scipy's function on each block, or, for a float image and a box window,
+    as separable minimum and maximum filters (:func:`_grey_box`).
 
-    ``passes`` names the chain of the operation: 'erosion', 'dilation',
+    Its chain of passes (``_GREY``) gives the halo: 'erosion', 'dilation',
     'sequence' (one then the other: opening, closing, top-hats) or 'side by
-    side' (both on the input: gradient, Laplace).
+    side' (both on the input: gradient, Laplace). Called by the public
+    function (scipy's "ignoring size" warning points at its caller).
     """
+    scipy_func, passes = _GREY[name]
     image = as_input(input)
     axes_t = _halo.normalize_axes(axes, image.ndim)
     n = len(axes_t)
@@ -164,10 +173,10 @@ def _grey_box(
     mirrored = tuple(-o - (0 if n & 1 else 1) for o, n in zip(origins, shape))
 
     def erode(x: Any, out: Any = None) -> Any:
-        return minimum_filter(x, shape, None, out, mode, cval, origins, axes=axes)
+        return min_max("minimum_filter", x, shape, None, out, mode, cval, origins, axes)
 
     def dilate(x: Any, out: Any = None) -> Any:
-        return maximum_filter(x, shape, None, out, mode, cval, mirrored, axes=axes)
+        return min_max("maximum_filter", x, shape, None, out, mode, cval, mirrored, axes)
 
     if name == "grey_erosion":
         return erode(image, dtype)
@@ -185,143 +194,3 @@ def _grey_box(
         return (dilate(image) - erode(image)).astype(dtype)
     # morphological_laplace: scipy adds and subtracts in place, in the input's dtype
     return ((dilate(image) + erode(image) - image) - image).astype(dtype)
-
-
-def grey_erosion(
-    input: Any,
-    size: Any = None,
-    footprint: Any = None,
-    structure: Any = None,
-    output: Any = None,
-    mode: Any = "reflect",
-    cval: float = 0.0,
-    origin: Any = 0,
-    *,
-    axes: Any = None,
-) -> Any:
-    """Grey erosion; equals ``scipy.ndimage.grey_erosion`` for every chunking and mode.
-
-    Parameters are scipy's; ``output`` is a dtype. scipy's minimum filter
-    (with ``structure``: minus the structure's values) runs on each block.
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.random.default_rng(0).integers(0, 9, (20, 30))
-    >>> y = grey_erosion(da.from_array(x, chunks=7), footprint=np.eye(3), mode="wrap")
-    >>> bool((y.compute() == ndi.grey_erosion(x, footprint=np.eye(3), mode="wrap")).all())
-    True
-    """
-    return _grey(
-        "grey_erosion",
-        ndi.grey_erosion,
-        input,
-        size,
-        footprint,
-        structure,
-        output,
-        mode,
-        cval,
-        origin,
-        axes,
-        "erosion",
-    )
-
-
-def grey_dilation(
-    input: Any,
-    size: Any = None,
-    footprint: Any = None,
-    structure: Any = None,
-    output: Any = None,
-    mode: Any = "reflect",
-    cval: float = 0.0,
-    origin: Any = 0,
-    *,
-    axes: Any = None,
-) -> Any:
-    """Grey dilation; equals ``scipy.ndimage.grey_dilation`` for every chunking and mode.
-
-    Parameters are scipy's; ``output`` is a dtype. Its reach is the erosion's,
-    mirrored (scipy reflects the footprint and shifts the origin).
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.zeros((7, 7), dtype=int)
-    >>> x[1, 1], x[4, 4], x[2, 5] = 1, 2, 3
-    >>> y = grey_dilation(da.from_array(x, chunks=3), size=(3, 3))
-    >>> bool((y.compute() == ndi.grey_dilation(x, size=(3, 3))).all())
-    True
-    """
-    return _grey(
-        "grey_dilation",
-        ndi.grey_dilation,
-        input,
-        size,
-        footprint,
-        structure,
-        output,
-        mode,
-        cval,
-        origin,
-        axes,
-        "dilation",
-    )
-
-
-def _composite(name: str, scipy_func: Callable[..., Any], passes: str) -> Callable[..., Any]:
-    def op(
-        input: Any,
-        size: Any = None,
-        footprint: Any = None,
-        structure: Any = None,
-        output: Any = None,
-        mode: Any = "reflect",
-        cval: float = 0.0,
-        origin: Any = 0,
-        *,
-        axes: Any = None,
-    ) -> Any:
-        return _grey(
-            name,
-            scipy_func,
-            input,
-            size,
-            footprint,
-            structure,
-            output,
-            mode,
-            cval,
-            origin,
-            axes,
-            passes,
-        )
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"""Equals ``scipy.ndimage.{name}`` for every chunking and mode.
-
-    One overlap pass whose halo holds both of scipy's passes; scipy's own
-    ``{name}`` runs on each block. Parameters are scipy's (``output`` is a dtype).
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, scipy.ndimage as ndi
-    >>> x = np.random.default_rng(0).integers(0, 50, (24, 18)).astype(np.uint8)
-    >>> y = {name}(da.from_array(x, chunks=5), size=(3, 2), mode="mirror")
-    >>> bool((y.compute() == ndi.{name}(x, size=(3, 2), mode="mirror")).all())
-    True
-    """
-    return op
-
-
-grey_opening = _composite("grey_opening", ndi.grey_opening, "sequence")
-grey_closing = _composite("grey_closing", ndi.grey_closing, "sequence")
-white_tophat = _composite("white_tophat", ndi.white_tophat, "sequence")
-black_tophat = _composite("black_tophat", ndi.black_tophat, "sequence")
-morphological_gradient = _composite(
-    "morphological_gradient", ndi.morphological_gradient, "side by side"
-)
-morphological_laplace = _composite(
-    "morphological_laplace", ndi.morphological_laplace, "side by side"
-)

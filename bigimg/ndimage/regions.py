@@ -19,16 +19,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import dask.array as da
 import numpy as np
 
-from bigimg._partials import Regions, sums_as_float
-from bigimg._reduce import key_dtype, reduce_labels, reduce_regions
+from bigimg._reduce import Regions, key_dtype, reduce_labels, reduce_regions, sums_as_float
+from bigimg._validation import as_dask
 from bigimg.errors import UnknownFormatError
 from bigimg.io import targets
 from bigimg.io.faults import write_error
-from bigimg.ndimage._inputs import as_dask
+from bigimg.ndimage.label_measures import prepare
 from bigimg.ndimage.labeling import check_label_dtype
-from bigimg.ndimage.measurements import prepare
 
 __all__ = ["find_objects", "region_table", "value_indices", "write_table"]
 
@@ -72,6 +72,7 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
     (array([0.33333333, 0.5       ]), array([2., 5.]))
     """
     labels = check_label_dtype(labels)  # a float image is not labels (skimage refuses it)
+    lab: da.Array | None
     if image is None:
         lab = as_dask(labels, "labels")
         key_dtype(lab.dtype)  # TypeError for labels that cannot be ids
@@ -283,15 +284,35 @@ def find_objects(input: Any, max_label: int = 0) -> list[tuple[slice, ...] | Non
 
 
 def value_indices(arr: Any, *, ignore_value: Any = None) -> dict[Any, tuple[np.ndarray, ...]]:
-    """Indices of every distinct value, as ``scipy.ndimage.value_indices``.
+    """Indices of every distinct value, equal to ``scipy.ndimage.value_indices``.
 
-    Returns a dict, sorted by value, from each value (a numpy scalar of
-    ``arr``'s dtype) to the tuple of index arrays of its pixels in C order.
-    The result is several times the size of ``arr`` and is built in memory.
+    One pass of the reduction engine gathers every pixel's value and raster
+    index. The result is several times the size of ``arr`` and is built in
+    memory.
+
+    Parameters
+    ----------
+    arr : array_like or dask.array.Array
+        Integer array (signed or unsigned) of any number of dimensions.
+    ignore_value : int, optional, keyword-only
+        A value (cast to ``arr``'s dtype) left out of the result, typically
+        the background. None: every value is reported.
+
+    Returns
+    -------
+    dict
+        Sorted by value: each distinct value (a numpy scalar of ``arr``'s
+        dtype) -> the tuple of index arrays (one per axis, as
+        ``numpy.nonzero`` returns) of its pixels, in C order.
+
+    Raises
+    ------
+    ValueError
+        ``arr`` is not an integer array (scipy's message).
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, scipy.ndimage as ndi
     >>> a = np.zeros((6, 6), dtype=int)
     >>> a[2:4, 2:4] = 1
     >>> a[4, 4] = 1
@@ -302,6 +323,9 @@ def value_indices(arr: Any, *, ignore_value: Any = None) -> dict[Any, tuple[np.n
     [1, 2, 3]
     >>> [i.tolist() for i in v[1]]
     [[2, 2, 3, 3, 4], [2, 3, 2, 3, 4]]
+    >>> w = ndi.value_indices(a, ignore_value=0)
+    >>> list(v) == list(w) and all((v[k][0] == w[k][0]).all() for k in v)
+    True
     """
     lab = as_dask(arr, "arr")
     if lab.dtype.kind not in "iu":
@@ -311,7 +335,9 @@ def value_indices(arr: Any, *, ignore_value: Any = None) -> dict[Any, tuple[np.n
     keys, raster, _ = root.gathered  # type: ignore[misc]
     order = np.lexsort((raster, keys))
     keys, raster = keys[order], raster[order]
-    starts = np.flatnonzero(np.diff(keys, prepend=keys[:1] - 1)) if len(keys) else []
+    starts: np.ndarray | list[int] = (
+        np.flatnonzero(np.diff(keys, prepend=keys[:1] - 1)) if len(keys) else []
+    )
     stops = [*starts[1:], len(keys)]
     return {
         lab.dtype.type(keys[a]): np.unravel_index(raster[a:b], lab.shape)

@@ -25,9 +25,9 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
@@ -36,7 +36,7 @@ import zarr
 from bigimg.io import targets
 from bigimg.io import zarr as zarr_io
 from bigimg.io.faults import write_error
-from bigimg.io.zarr import is_zarr
+from bigimg.io.zarr_marker import is_complete, is_zarr
 
 __all__ = ["ChunkWriter", "Journal"]
 
@@ -152,7 +152,8 @@ class ChunkWriter:
             attrs = zarr.open_array(str(target), mode="r").attrs
         except (OSError, ValueError, KeyError):
             return False
-        return attrs.get(_ATTR, {}).get("job") == fingerprint and zarr_io.is_complete(attrs)
+        marker = cast(Mapping[str, Any], attrs.get(_ATTR, {}))  # this job's: bigimg wrote it
+        return marker.get("job") == fingerprint and is_complete(attrs)
 
     def write(
         self, array: da.Array, target: Path, fingerprint: str, *, zarr_format: int = 3

@@ -29,16 +29,11 @@ the file, line and step; :class:`ConfigError` carries them all.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import dask.array as da
+from typing import Any, cast
 
 from bigimg import datasets
 from bigimg.errors import BigimgError
@@ -46,8 +41,8 @@ from bigimg.io import targets
 from bigimg.pipeline import ops, sections, writes
 from bigimg.pipeline.checks import Problems, StandIn, stand_in_result
 from bigimg.pipeline.document import JobFileError, line_of, parse, set_option, suggest
+from bigimg.pipeline.job import Job, Output, Source, Step, digest, jsonable
 from bigimg.pipeline.sections import short
-from bigimg.pipeline.writes import Output
 
 __all__ = ["ConfigError", "Job", "Output", "Source", "Step", "load", "loads"]
 
@@ -76,99 +71,6 @@ class ConfigError(BigimgError, ValueError):
         super().__init__(f"{n} problem{'s' * (n != 1)} in the job:\n  " + "\n  ".join(problems))
 
 
-@dataclass(frozen=True)
-class Source:
-    """An input image: a file (``path`` with open options) or a synthetic one."""
-
-    name: str
-    line: int
-    path: Path | None
-    synthetic: str | None
-    options: Mapping[str, Any]
-    chunks: Any
-    identity: str  # what the data is: spec, plus file size and time for files
-
-    def open(self) -> da.Array:
-        """The lazy image."""
-        import bigimg
-
-        if self.synthetic is not None:
-            return getattr(datasets, self.synthetic)(**self.options, chunks=self.chunks or "auto")
-        return bigimg.open(self.path, chunks=self.chunks, **self.options)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One named step: an operation with parameters, or an expression."""
-
-    name: str
-    line: int
-    op: str  # an operation name, or "expr"
-    params: Mapping[str, Any]  # literal parameters (references excluded)
-    refs: Mapping[str, str]  # parameter -> the input or step it names
-    expr: ops.Expression | None = None
-
-    @property
-    def uses(self) -> tuple[str, ...]:
-        return self.expr.names if self.expr is not None else tuple(self.refs.values())
-
-
-@dataclass(frozen=True)
-class Job:
-    """A validated job; ``results`` describes every input and step's value."""
-
-    file: str
-    name: str
-    output_dir: Path
-    sources: tuple[Source, ...]
-    steps: tuple[Step, ...]
-    outputs: tuple[Output, ...]
-    cluster: Mapping[str, Any]
-    results: Mapping[str, StandIn] = field(repr=False)
-    overwrite: bool = False
-
-    @property
-    def work_dir(self) -> Path:
-        """Where checkpoints, the resume journal and the lock live."""
-        return writes.work_dir(self.output_dir)
-
-    def fingerprint(self, name: str) -> str:
-        """A hash of everything ``name``'s value depends on (its step, the steps
-        and inputs before it): equal fingerprints mean equal values."""
-        return _fingerprints(self)[name]
-
-    def step(self, name: str) -> Step | None:
-        return next((s for s in self.steps if s.name == name), None)
-
-    def output_fingerprint(self, output: Output) -> str:
-        """What an output file holds: its value and how it is written."""
-        return _hash([self.fingerprint(output.source), output.format, _jsonable(output.options)])
-
-
-def _fingerprints(job: Job) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for s in job.sources:
-        out[s.name] = _hash(["source", s.identity])
-    for st in job.steps:
-        spec = {
-            "op": st.op,
-            "params": _jsonable(st.params),
-            "refs": {k: out[v] for k, v in st.refs.items()},
-            "expr": st.expr.text if st.expr else None,
-            "names": {n: out[n] for n in st.expr.names} if st.expr else None,
-        }
-        out[st.name] = _hash(spec)
-    return out
-
-
-def _hash(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 # --- the checks -----------------------------------------------------------------------
 
 
@@ -180,29 +82,57 @@ def load(
     scheduler: str | None = None,
     settings: tuple[str, ...] = (),
 ) -> Job:
-    """Read and check the job file at ``path``.
+    r"""Read and check the job file at ``path``, before any work.
+
+    Everything is checked at once: the YAML, unknown sections, operations and
+    parameters, parameter values (each step is built on stand-in images of
+    the real shapes and dtypes; nothing is computed), names used before they
+    are defined, missing inputs and outputs that exist already.
 
     Parameters
     ----------
     path : str or Path
         The YAML job file.
     output_dir : str or Path, optional, keyword-only
-        Overrides the file's ``output_dir`` (relative output paths go there).
-    overwrite : bool, keyword-only
+        Overrides the file's ``output_dir`` (relative output paths go there;
+        default: the file's, else ``<job name>-out``).
+    overwrite : bool, optional, keyword-only
         Allow replacing outputs that exist and were not written by this job.
     scheduler : str, optional, keyword-only
         A scheduler address, overriding the file's ``cluster``.
-    settings : tuple of str, keyword-only
+    settings : tuple of str, optional, keyword-only
         ``KEY=VALUE`` overrides applied to the file first (``input.shape=[64,64]``).
 
     Returns
     -------
     Job
+        The checked, frozen job, for :func:`bigimg.pipeline.plan` and
+        :func:`bigimg.pipeline.run`; its name is the file's ``job``, else the
+        file name's stem.
 
     Raises
     ------
     ConfigError
-        Listing every problem found, each with its line and step.
+        Listing every problem found, each with its line and step (also when
+        the file cannot be read).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "tiny.yaml")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write(
+    ...         "input: {synthetic: square, shape: [32, 32], chunks: 16}\n"
+    ...         "steps:\n"
+    ...         "  mask: {expr: image > 0.5}\n"
+    ...         "  labels: {op: label, input: mask}\n"
+    ...         "outputs:\n"
+    ...         "  - {from: labels, path: labels.zarr}\n"
+    ...     )
+    >>> job = load(path, output_dir=os.path.join(folder, "out"), settings=("input.shape=[16,16]",))
+    >>> job.name, [s.name for s in job.steps], job.results["image"].shape
+    ('tiny', ['mask', 'labels'], (16, 16))
     """
     file = str(path)
     try:
@@ -228,7 +158,55 @@ def loads(
     scheduler: str | None = None,
     settings: tuple[str, ...] = (),
 ) -> Job:
-    """:func:`load` for the text of a job file."""
+    r"""Check the text of a job file, as :func:`load` does for a file.
+
+    Parameters
+    ----------
+    text : str
+        The YAML of the job.
+    file : str, optional, keyword-only
+        The name problems are reported under (default ``'<job>'``); its stem
+        is the job's name unless the text has ``job:``.
+    output_dir : str or Path, optional, keyword-only
+        Overrides the text's ``output_dir`` (default: the text's, else
+        ``<job name>-out``).
+    overwrite : bool, optional, keyword-only
+        Allow replacing outputs that exist and were not written by this job.
+    scheduler : str, optional, keyword-only
+        A scheduler address, overriding the text's ``cluster``.
+    settings : tuple of str, optional, keyword-only
+        ``KEY=VALUE`` overrides applied to the text first (``input.shape=[64,64]``).
+
+    Returns
+    -------
+    Job
+        The checked, frozen job.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its line and step.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> text = (
+    ...     "input: {synthetic: square, shape: [32, 32], chunks: 16}\n"
+    ...     "steps:\n"
+    ...     "  mask: {expr: image > 0.5}\n"
+    ...     "  labels: {op: label, input: mask}\n"
+    ...     "outputs:\n"
+    ...     "  - {from: labels, path: labels.zarr}\n"
+    ... )
+    >>> job = loads(text, output_dir=tempfile.mkdtemp())
+    >>> [s.name for s in job.steps], [o.path.name for o in job.outputs]
+    (['mask', 'labels'], ['labels.zarr'])
+    >>> try:
+    ...     loads(text.replace("op: label", "op: labl"), file="job.yaml")
+    ... except ConfigError as error:
+    ...     print(error.problems)
+    ["job.yaml:4: step 'labels': unknown op 'labl' (did you mean 'label'?)"]
+    """
     try:
         data, duplicates = parse(text, file)
         for assignment in settings:
@@ -273,7 +251,7 @@ def loads(
             p.add(s.line, f"input {s.name!r}: {sections.message(exc)}")
     steps = _steps(data, p, sources, results)
     cluster = sections.cluster(data, p, scheduler)
-    declared = data.get("steps") if isinstance(data.get("steps"), dict) else {}
+    declared = cast(dict, data.get("steps")) if isinstance(data.get("steps"), dict) else {}
     names = {s.name for s in sources} | {str(n) for n in declared}
     outputs = sections.nameable(writes.outputs(data, p, out_dir, results, names), p)
     sections.check_pictures(outputs, steps, results, p)
@@ -362,7 +340,7 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
                     line, f"input {name!r}: {kind} has no parameter {key!r}{suggest(key, params)}"
                 )
                 return None
-        identity = _hash(["synthetic", kind, _jsonable(spec), _jsonable(chunks)])
+        identity = digest(["synthetic", kind, jsonable(spec), jsonable(chunks)])
         return Source(name, line, None, kind, spec, chunks, identity)
     given = str(spec.pop("path"))
     try:  # resolved as outputs are: missing/../scan.tif is scan.tif
@@ -389,14 +367,14 @@ def _source(name: str, spec: Mapping[str, Any], line: int, p: Problems) -> Sourc
     except OSError as exc:
         p.add(line, f"input {name!r}: {short(given)}: {exc.strerror or exc}")
         return None
-    identity = _hash(
+    identity = digest(
         [
             "file",
             str(path.resolve()),
             stat.st_size,
             stat.st_mtime_ns,
-            _jsonable(spec),
-            _jsonable(chunks),
+            jsonable(spec),
+            jsonable(chunks),
         ]
     )
     return Source(name, line, path, None, spec, chunks, identity)

@@ -23,7 +23,7 @@ class JobFileError(Exception):
         super().__init__("\n".join(problems))
 
 
-class _Map(dict):  # type: ignore[type-arg]
+class _Map(dict):
     """A YAML mapping that remembers the line of each key."""
 
     line = 0

@@ -22,8 +22,8 @@ import numpy as np
 
 import bigimg.ndimage as bnd
 from bigimg import datasets
+from bigimg._validation import as_dask
 from bigimg.ndimage import regions
-from bigimg.ndimage._inputs import as_dask
 from bigimg.preview import histogram
 
 __all__ = [
@@ -155,7 +155,11 @@ _BINARY = {
     ast.BitOr: operator.or_,
     ast.BitXor: operator.xor,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Invert: operator.invert,
+}
 _COMPARE = {
     ast.Lt: operator.lt,
     ast.LtE: operator.le,
@@ -287,7 +291,7 @@ class Expression:
                 f"{value.bit_length()} bits; numpy holds at most 64"
             )
 
-    def _fold(self, node: ast.AST) -> ast.AST:
+    def _fold(self, node: ast.expr) -> ast.expr:
         """``node`` with each part that has no names (nor calls) replaced by its
         value, computed as :meth:`evaluate` would; integers stay within
         :data:`MAX_CONSTANT_BITS` (a power's size is estimated first)."""
@@ -300,7 +304,7 @@ class Expression:
             return node
         if isinstance(node, ast.BinOp):
             left, right = self._fold(node.left), self._fold(node.right)
-            parts: list[ast.AST] = [left, right]
+            parts: list[ast.expr] = [left, right]
         elif isinstance(node, ast.UnaryOp):
             parts = [self._fold(node.operand)]
         elif isinstance(node, ast.Compare):
@@ -344,7 +348,7 @@ class Expression:
         return constant
 
     @staticmethod
-    def _rebuild(node: ast.AST, parts: list[ast.AST]) -> ast.AST:
+    def _rebuild(node: ast.expr, parts: list[ast.expr]) -> ast.expr:
         if isinstance(node, ast.BinOp):
             return ast.BinOp(left=parts[0], op=node.op, right=parts[1])
         if isinstance(node, ast.UnaryOp):

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bigimg._local import Tracer, trace
+from bigimg._halo import Tracer, trace
 from bigimg.pipeline.checks import call
 from bigimg.pipeline.config import Job, Output, Step
 
@@ -168,7 +168,48 @@ def _is_local(step: Step, job: Job) -> bool:
 
 
 def plan(job: Job) -> Plan:
-    """Decide fusion and storage for ``job`` (no computing)."""
+    r"""Decide which steps of ``job`` fuse into overlap passes and what is stored.
+
+    Nothing is computed. Local steps (filters, local morphology, expressions)
+    are never stored on their own: each value that leaves them is computed by
+    one fused overlap pass. The array inputs and results of non-local steps
+    (labelling, distance transforms, measurements, ...) are stored as
+    checkpoints, unless a Zarr output of the same value serves as one.
+
+    Parameters
+    ----------
+    job : Job
+        A checked job, from :func:`bigimg.pipeline.load` or
+        :func:`bigimg.pipeline.loads`.
+
+    Returns
+    -------
+    Plan
+        ``local`` (the fused steps), ``stored`` (the values kept as
+        checkpoints, in order), ``passes`` (value -> its fused
+        :class:`Pass`), ``stored_in`` (stored values whose checkpoint is a
+        Zarr output); :meth:`Plan.describe` is the ``--dry-run`` text and
+        :meth:`Plan.chunk_writes` the number of chunks the run writes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bigimg.pipeline import loads
+    >>> job = loads(
+    ...     "input: {synthetic: square, shape: [32, 32], chunks: 16}\n"
+    ...     "steps:\n"
+    ...     "  mask: {expr: image > 0.5}\n"
+    ...     "  labels: {op: label, input: mask}\n"
+    ...     "outputs:\n"
+    ...     "  - {from: labels, path: labels.zarr}\n",
+    ...     output_dir=tempfile.mkdtemp(),
+    ... )
+    >>> the_plan = plan(job)
+    >>> sorted(the_plan.local), the_plan.stored, the_plan.chunk_writes()
+    (['mask'], ('mask', 'labels'), 8)
+    >>> print(the_plan.describe().splitlines()[1])
+    runs on: threads in this process
+    """
     res = job.results
     local = frozenset(st.name for st in job.steps if _is_local(st, job))
     stored: list[str] = []

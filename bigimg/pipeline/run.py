@@ -247,7 +247,7 @@ def _reopen(target: Path) -> da.Array:
     return bigimg.open(target, chunks=zarr.open_array(str(target), mode="r").chunks)
 
 
-def _zarr_options(out: Output | None) -> dict[str, Any]:
+def _zarr_options(out: Output) -> dict[str, Any]:
     return {"zarr_format": out.options["zarr_format"]} if "zarr_format" in out.options else {}
 
 
@@ -275,21 +275,32 @@ def run(
     progress: bool = True,
     stream: TextIO | None = None,
 ) -> Summary:
-    """Run a checked job to the end (resuming an interrupted run of it).
+    r"""Run a checked job to the end, resuming an interrupted run of it.
+
+    The job's :func:`~bigimg.pipeline.plan` is executed where the job's
+    ``cluster`` says (:func:`bigimg.cluster.compute_context`), chunk by
+    chunk: every chunk written is recorded in a journal in the job's work
+    directory, so a rerun after a crash (or of a finished job) skips what is
+    already written.
 
     Parameters
     ----------
     job : Job
-        From :func:`bigimg.pipeline.load`.
-    keep_work : bool, keyword-only
+        From :func:`bigimg.pipeline.load` or :func:`bigimg.pipeline.loads`.
+    keep_work : bool, optional, keyword-only
         Keep the stored intermediate results after success (default: removed;
         the journal of outputs stays, so a rerun finds everything done).
-    progress : bool, keyword-only
-        Show a progress bar on ``stream`` (default stderr).
+    progress : bool, optional, keyword-only
+        Show a progress bar on ``stream`` (default True).
+    stream : file-like, optional, keyword-only
+        Where the progress bar goes (default: ``sys.stderr``).
 
     Returns
     -------
     Summary
+        Time taken, where it ran, chunks written and skipped, bytes read and
+        written, peak memory, objects found by labelling steps and the
+        outputs; :meth:`Summary.text` is what ``bigimg run`` prints.
 
     Raises
     ------
@@ -297,6 +308,25 @@ def run(
         Another run of this job (same output folder) is running.
     bigimg.pipeline.ConfigError
         An output appeared since the job was checked and is not this job's.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bigimg.pipeline import loads
+    >>> job = loads(
+    ...     "input: {synthetic: square, shape: [32, 32], chunks: 16}\n"
+    ...     "steps:\n"
+    ...     "  mask: {expr: image > 0.5}\n"
+    ...     "  labels: {op: label, input: mask}\n"
+    ...     "outputs:\n"
+    ...     "  - {from: labels, path: labels.zarr}\n",
+    ...     output_dir=tempfile.mkdtemp(),
+    ... )
+    >>> summary = run(job, progress=False)
+    >>> summary.objects, summary.written, summary.skipped
+    ({'labels': 1}, 8, 0)
+    >>> run(job, progress=False).skipped  # done already: every chunk is skipped
+    4
     """
     with job_lock(job.work_dir):  # one run of a job at a time
         return _run_locked(job, keep_work=keep_work, progress=progress, stream=stream)

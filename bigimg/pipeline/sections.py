@@ -9,15 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bigimg.cluster import local_problem
 from bigimg.pipeline.checks import Problems, StandIn, check_call
 from bigimg.pipeline.document import line_of, suggest
-from bigimg.pipeline.writes import Output
-
-if TYPE_CHECKING:
-    from bigimg.pipeline.config import Step
+from bigimg.pipeline.job import Output, Step
 
 __all__ = [
     "RESERVE",
@@ -30,7 +27,12 @@ __all__ = [
     "short",
 ]
 
-_CLUSTER = {"scheduler": str, "workers": int, "memory_limit": (str, int), "threads": int}
+_CLUSTER: dict[str, type | tuple[type, ...]] = {
+    "scheduler": str,
+    "workers": int,
+    "memory_limit": (str, int),
+    "threads": int,
+}
 
 
 #: bytes of a name kept free for the names bigimg makes from it (``.NAME.bigimg-ID``)

@@ -25,32 +25,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bigimg.errors import TargetExistsError
 from bigimg.io import targets
-from bigimg.io.zarr import is_zarr
+from bigimg.io.zarr_marker import is_zarr
 from bigimg.pipeline.checkpoint import Journal
 from bigimg.pipeline.checks import Problems, StandIn
 from bigimg.pipeline.document import line_of, suggest
-
-if TYPE_CHECKING:
-    from bigimg.pipeline.config import Job, Source
+from bigimg.pipeline.job import Job, Output, Source, work_dir
 
 __all__ = [
-    "WORK_DIR",
-    "Output",
     "check_paths",
     "check_targets",
     "check_writable",
     "output_kind",
     "outputs",
-    "work_dir",
 ]
-
-WORK_DIR = ".bigimg-job"
 
 _ARRAY_SUFFIXES = {".zarr": "zarr", ".tif": "tiff", ".tiff": "tiff"}
 _TABLE_SUFFIXES = (".csv", ".parquet")
@@ -67,23 +59,6 @@ _PICTURE_OPTIONS = {
     "title": str,
 }
 _ARRAY_OPTIONS = {"zarr_format": int, "min_size": int, "compression": str}
-
-
-@dataclass(frozen=True)
-class Output:
-    """Where a result goes: an array store, a table file or a picture."""
-
-    source: str
-    path: Path
-    kind: str  # 'array', 'table' or 'picture'
-    format: str  # zarr, ome-zarr, tiff, csv, parquet, png
-    options: Mapping[str, Any]
-    line: int
-
-
-def work_dir(out_dir: Path) -> Path:
-    """The job's work directory (checkpoints, journal, lock) in ``out_dir``."""
-    return out_dir / WORK_DIR
 
 
 def _not_a_directory(place: Path) -> Path | None:

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STATS", "Partial", "Plan", "Regions", "block_partial", "combine"]
+__all__ = ["STATS", "Partial", "Plan", "Regions", "block_partial", "combine", "sums_as_float"]
 
 STATS = frozenset(
     {
@@ -302,6 +302,7 @@ def _extreme(
             local = np.array([np.argmin(x) if low else np.argmax(x)])
         pos = _global_raster(local, shape, offset, full)[bins.keep] if positions else None
         return np.array([value], x.dtype)[bins.keep], pos
+    fill: bool | float
     if x.dtype == bool:
         fill = low
     elif x.dtype.kind == "f":
@@ -435,7 +436,8 @@ def block_partial(
             bins.counts[bins.keep] if bins.counts is not None else bins.bincount()
         ).astype(np.int64)
     floats = x is not None and ("m2" in stats or "wcoord_sum" in stats or x.dtype.kind == "f")
-    xf = x.astype(np.float64, copy=False) if floats else None  # one conversion for all
+    # one conversion for all
+    xf = x.astype(np.float64, copy=False) if floats and x is not None else None
     buf = np.empty(n) if x is not None and ("m2" in stats or "wcoord_sum" in stats) else None
     if x is not None and "sum" in stats:
         out["sum"] = bins.bincount(xf) if x.dtype.kind == "f" else _exact_int_sums(bins, x)

@@ -18,10 +18,10 @@ bit-identical to scipy on the whole array for every chunking:
    extended to the array's border where coordinates leave the array, and by
    the reflected part for mirroring modes; a chunk whose coordinates wrap
    around (``wrap`` modes), or reflect more than once, reads the whole axis.
-   The halo engine's :func:`bigimg._overlap.region_task` gathers the region
+   The halo engine's :func:`bigimg._halo.overlap.region_task` gathers the region
    from the blocks it touches (only the parts needed move).
 3. **Interpolation.** Pixels whose spline support lies inside the array are
-   evaluated by the compiled loop of :mod:`bigimg._splines` (scipy's
+   evaluated by the compiled loop of :mod:`bigimg._resample.splines` (scipy's
    weights and sums, computed where the coordinate is made). The others
    (near a border, where the mode decides) go to scipy's ``map_coordinates``
    (``prefilter=False``) on the region, with their coordinates moved into
@@ -34,10 +34,10 @@ bit-identical to scipy on the whole array for every chunking:
 Where scipy pads before prefiltering (``nearest`` and ``grid-constant``: 12
 pixels, ``npad``), the coefficients are computed from the same padded array and
 coordinates get the same ``+ npad``. Coefficients come from
-:func:`bigimg._prefilter.chunked_spline_filter1d` (scipy's recursive filter, one
+:func:`bigimg._resample.prefilter.chunked_spline_filter1d` (scipy's recursive filter, one
 task per line of chunks, computed in the chunks themselves) or, for the modes,
 dtypes and platforms it does not cover, from scipy's own filter on whole-line
-pencils (:func:`bigimg._lines.map_line_passes`); either way they are scipy's
+pencils (:func:`bigimg._halo.lines.map_line_passes`); either way they are scipy's
 bit for bit.
 
 The ``axes`` of a mapping are the input axes it interpolates over; the
@@ -59,10 +59,9 @@ import scipy.ndimage as ndi
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from bigimg._lines import map_line_passes
-from bigimg._overlap import region_task
-from bigimg._prefilter import chunked_spline_filter1d, supports
-from bigimg._splines import AFFINE, GIVEN, SEPARABLE, interpolate
+from bigimg._halo import map_line_passes, region_task
+from bigimg._resample.prefilter import chunked_spline_filter1d, supports
+from bigimg._resample.splines import AFFINE, GIVEN, SEPARABLE, interpolate
 
 __all__ = [
     "Mapping",
@@ -90,7 +89,7 @@ class Mapping:
     ``bounds(box)`` gives two arrays (low, high) that contain the input
     coordinates (along ``axes``) of the output pixels in ``box`` (NaN:
     unknown); ``encode(box)`` describes how those coordinates are computed,
-    as ``(kind, table, origin)`` for :func:`bigimg._splines.interpolate`
+    as ``(kind, table, origin)`` for :func:`bigimg._resample.splines.interpolate`
     (kind ``GIVEN``: read from the coordinate blocks). ``axes``: the input
     axes interpolated; the other output axes equal the input axes of the same
     position (same length).
@@ -174,8 +173,9 @@ def _block_bounds(block: np.ndarray) -> np.ndarray:
 def given_coordinates(coords: da.Array) -> Mapping:
     """A mapping over given coordinates: their bounds per output chunk, computed now."""
     k = coords.shape[0]
-    found = coords.map_blocks(
+    found = da.map_blocks(  # = coords.map_blocks, whose functools.wraps typing drops self
         _block_bounds,
+        coords,
         chunks=((k,), (2,), *[(1,) * len(c) for c in coords.chunks[1:]]),
         dtype=np.float64,
     ).compute()
@@ -304,7 +304,7 @@ def _interpolate(
 ) -> np.ndarray:
     """scipy's interpolation of ``values`` (the region at ``start`` of an array
     of ``lengths`` along ``axes``) for an output box of ``shape``
-    (:func:`bigimg._splines.interpolate`); axes not in ``axes`` pass through,
+    (:func:`bigimg._resample.splines.interpolate`); axes not in ``axes`` pass through,
     plane by plane."""
     kind, table, origin = encoded
     flat = None if coords is None else np.asarray(coords, np.float64).reshape(len(axes), -1)
@@ -403,6 +403,6 @@ def resample(
             dtype,
         )
     deps = [values] if coordinates is None else [values, coordinates]
-    graph = HighLevelGraph.from_collections(out_name, {**pieces, **layer}, dependencies=deps)
+    graph = HighLevelGraph.from_collections(out_name, {**pieces, **layer}, dependencies=deps)  # type: ignore[arg-type]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
     meta = np.empty((0,) * len(output_shape), dtype)
     return da.Array(graph, out_name, chunks=output_chunks, dtype=dtype, meta=meta)

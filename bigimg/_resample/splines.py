@@ -47,33 +47,19 @@ Compiled with numba (``nogil``); without numba every pixel goes to scipy.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
 
-try:  # pragma: no cover - exercised by whichever environment runs the tests
-    import numba
-except ImportError:  # pragma: no cover
-    numba = None
+from bigimg._kernels import compiled, inline, jit
 
-__all__ = ["AFFINE", "ENABLED", "GIVEN", "SEPARABLE", "interpolate"]
+__all__ = ["AFFINE", "GIVEN", "SEPARABLE", "as_output", "interpolate"]
 
-ENABLED = numba is not None  # tests switch it off to check the fallback
 AFFINE, SEPARABLE, GIVEN = 0, 1, 2  # how the coordinates are described
 _MAX_RANK = 3
 
 
-def _jit(func: Any) -> Any:
-    return numba.njit(nogil=True, cache=True)(func) if numba is not None else func
-
-
-def _inline(func: Any) -> Any:
-    """A helper compiled into its callers (numba-level inlining)."""
-    return numba.njit(inline="always", cache=True)(func) if numba is not None else func
-
-
-@_inline
+@inline
 def _weights(x, order, w):  # pragma: no cover - compiled
     """Fill ``w[:order + 1]`` with the spline weights at ``x``; return the
     first support index."""
@@ -123,7 +109,7 @@ def _weights(x, order, w):  # pragma: no cover - compiled
     return np.int64(f) - order // 2
 
 
-@_inline
+@inline
 def _place(x, n, order, start, extent, w):  # pragma: no cover - compiled
     """The support's first index in the region for coordinate ``x`` on an axis of
     length ``n`` (the region: ``start``, ``extent``), weights in ``w``; -1 if
@@ -137,7 +123,7 @@ def _place(x, n, order, start, extent, w):  # pragma: no cover - compiled
     return local
 
 
-@_inline
+@inline
 def _sum2(v, s1, s2, w1, w2, span1, order):  # pragma: no cover - compiled
     """The spline sum over a 2-D support (1-D: one row, weight 1.0 unused)."""
     t = 0.0
@@ -151,7 +137,7 @@ def _sum2(v, s1, s2, w1, w2, span1, order):  # pragma: no cover - compiled
     return t
 
 
-@_inline
+@inline
 def _sum3(v, s0, s1, s2, w0, w1, w2, order):  # pragma: no cover - compiled
     """The spline sum over a 3-D support."""
     t = 0.0
@@ -166,7 +152,7 @@ def _sum3(v, s0, s1, s2, w0, w1, w2, order):  # pragma: no cover - compiled
     return t
 
 
-@_jit
+@jit
 def _row(
     v, x, lengths, start, order, far_cval, cval, out, base, fb_index, fb_coords, nfb
 ):  # pragma: no cover - compiled
@@ -208,7 +194,7 @@ def _row(
     return nfb
 
 
-@_jit
+@jit
 def _kernel(
     v,
     kind,
@@ -273,7 +259,7 @@ def _kernel(
     return nfb
 
 
-@_jit
+@jit
 def _axis_weights(x, n, order, start, extent, far_cval, w):  # pragma: no cover - compiled
     """Per output index along one axis of a separable mapping: the support's
     first index in the region (``-1``: not interior, ``-2``: far outside in
@@ -287,7 +273,7 @@ def _axis_weights(x, n, order, start, extent, far_cval, w):  # pragma: no cover 
     return first
 
 
-@_jit
+@jit
 def _separable(
     v, table, npad, start, lengths, order, far_cval, cval, out, fb_index, fb_coords
 ):  # pragma: no cover - compiled
@@ -378,7 +364,7 @@ def interpolate(
     """
     rank = values.ndim
     size = math.prod(shape)
-    if ENABLED and 1 <= rank <= _MAX_RANK and values.dtype.kind in "fiub":
+    if compiled() and 1 <= rank <= _MAX_RANK and values.dtype.kind in "fiub":
         buffer = np.zeros(shape)  # pixels handed back stay 0 until filled below
         pending = np.empty(size, np.int64)
         at = np.empty((rank, size))

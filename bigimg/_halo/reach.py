@@ -3,7 +3,7 @@
 A *depth* is a tuple with one ``(before, after)`` pair per axis: the output
 pixel ``i`` reads input pixels ``i - before`` to ``i + after``. Operations
 declare their depth from their parameters with the functions here; the
-overlap engine (:mod:`bigimg._overlap`) turns it into halos. Fused chains add
+overlap engine (:mod:`bigimg._halo.overlap`) turns it into halos. Fused chains add
 their steps' depths with :func:`add`.
 """
 
@@ -18,9 +18,11 @@ __all__ = [
     "add",
     "along",
     "footprint",
-    "gaussian_radius",
     "kernel",
+    "maximum",
+    "mirror",
     "normalize_axes",
+    "place",
     "radius",
     "zero",
 ]
@@ -105,11 +107,6 @@ def place(
 def mirror(depth: Depth) -> Depth:
     """The reach of the reflected kernel (a dilation's, for an erosion's reach)."""
     return tuple((after, before) for before, after in depth)
-
-
-def gaussian_radius(sigma: float, truncate: float, radius: int | None = None) -> int:
-    """scipy's gaussian kernel radius: ``int(truncate * sigma + 0.5)``, or ``radius``."""
-    return int(float(truncate) * float(sigma) + 0.5) if radius is None else int(radius)
 
 
 def radius(radii: Sequence[int]) -> Depth:

@@ -25,7 +25,7 @@ multiplied by ``z`` after each term):
 Modes ``nearest``, ``reflect`` and ``grid-mirror`` start differently in
 scipy 1.17 than in its published source; they, complex data and non-float
 outputs take scipy's own filter on whole-line pencils
-(:func:`bigimg._lines.map_line_passes`).
+(:func:`bigimg._halo.lines.map_line_passes`).
 
 The filter is bound by memory traffic, not arithmetic (a few operations per
 value and pass), so the plan is to touch each value as few times as possible
@@ -42,7 +42,7 @@ line's output chunks, and the only new memory is the output.
 
 A task holds one line of chunks. Where that would exceed about two target
 chunks (very long lines), the chunks are first split across the line
-(:func:`bigimg._lines.pencil_chunks` sizes the pieces: slicing, no copy) and
+(:func:`bigimg._halo.lines.pencil_chunks` sizes the pieces: slicing, no copy) and
 joined again afterwards, so memory stays bounded as with pencils.
 """
 
@@ -58,9 +58,8 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from bigimg import _splines
-from bigimg._lines import pencil_chunks
-from bigimg._splines import _inline, _jit
+from bigimg._halo import pencil_chunks
+from bigimg._kernels import compiled, inline, jit
 from bigimg.io.chunking import TARGET_CHUNK_BYTES
 
 try:  # pragma: no cover - whichever environment runs the tests
@@ -75,7 +74,7 @@ try:  # pragma: no cover - whichever environment runs the tests
         for t in ("float32", "float64")
     }
 except ImportError:  # pragma: no cover
-    numba = List = _ARRAY = None
+    numba = List = _ARRAY = None  # type: ignore[assignment]  # None: numba is not installed
 
 __all__ = ["POLES", "supports", "chunked_spline_filter1d"]
 
@@ -102,7 +101,7 @@ _LINE_BYTES = 2 * TARGET_CHUNK_BYTES  # the most output a line of chunks holds b
 def supports(order: int, mode: str, dtype: np.dtype, output: np.dtype) -> bool:
     """Whether :func:`chunked_spline_filter1d` reproduces scipy for these."""
     return (
-        _splines.ENABLED
+        compiled()
         and order in POLES
         and mode in _START
         and dtype.kind in "fiub"
@@ -133,7 +132,7 @@ def chunked_spline_filter1d(image: da.Array, axis: int, order: int, mode: str) -
         layer[line] = (_filter_line, [(image.name, *i) for i in idx], axis, order, mode)
         for k, i in enumerate(idx):
             layer[(name, *i)] = (operator.getitem, line, k)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
     meta = np.empty((0,) * image.ndim)
     return da.Array(graph, name, chunks=image.chunks, dtype=np.float64, meta=meta)
 
@@ -174,7 +173,7 @@ def _filter_line(blocks: list[np.ndarray], axis: int, order: int, mode: str) -> 
     return tuple(outs)
 
 
-@_jit
+@jit
 def _filter_lines(ins, outs, starts, poles, init, buffer):  # pragma: no cover - compiled
     """Every line of the chunks ``ins`` (shape (before, along, after), the
     line's chunks in order), filtered into ``outs``; ``buffer`` holds one
@@ -220,10 +219,10 @@ def _row(data: Any, owner: np.ndarray, starts: np.ndarray, p: int, i: int) -> np
 if numba is not None:  # pragma: no branch
 
     @overload(_row, inline="always")
-    def _row_of(data, owner, starts, p, i):  # type: ignore[no-untyped-def]  # pragma: no cover
+    def _row_of(data, owner, starts, p, i):  # pragma: no cover
         if isinstance(data, types.ListType):
 
-            def in_chunks(data, owner, starts, p, i):  # type: ignore[no-untyped-def]
+            def in_chunks(data, owner, starts, p, i):
                 k = owner[i]
                 return data[k][p, i - starts[k]]
 
@@ -231,7 +230,7 @@ if numba is not None:  # pragma: no branch
         return lambda data, owner, starts, p, i: data[p, i]
 
 
-@_inline
+@inline
 def _bring(ins, outs, owner, starts, p, i, gain):  # pragma: no cover - compiled
     """Row ``i`` into the output as doubles times the gain (scipy's first step)."""
     src, dst = _row(ins, owner, starts, p, i), _row(outs, owner, starts, p, i)
@@ -239,7 +238,7 @@ def _bring(ins, outs, owner, starts, p, i, gain):  # pragma: no cover - compiled
         dst[j] = src[j] * gain
 
 
-@_jit
+@jit
 def _filter_rows(ins, outs, owner, starts, p, poles, init, gain, brought):  # pragma: no cover
     """scipy's filter (the module doc) on the lines ``outs[k][p, :, :]`` of a
     line of chunks, in place, side by side; row ``i`` is found through

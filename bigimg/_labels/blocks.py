@@ -27,8 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.ndimage as ndi
 
-from bigimg import _kernels
-from bigimg._kernels import _jit
+from bigimg._kernels import compiled, jit
 
 __all__ = ["BlockLabels", "label_block", "label_block_mapped", "provisional_dtype"]
 
@@ -38,7 +37,7 @@ def provisional_dtype(size: int) -> np.dtype:
     return np.dtype(np.int64 if size >= 2**31 - 2 else np.int32)
 
 
-@_jit
+@jit
 def _find(parent, x):  # pragma: no cover - compiled
     while parent[x] != x:
         parent[x] = parent[parent[x]]
@@ -46,7 +45,7 @@ def _find(parent, x):  # pragma: no cover - compiled
     return x
 
 
-@_jit
+@jit
 def _scan(block, steps, labels, parent, first):  # pragma: no cover - compiled
     """Pass 1: provisional labels into ``labels``; returns how many were made.
 
@@ -97,7 +96,7 @@ def _scan(block, steps, labels, parent, first):  # pragma: no cover - compiled
     return count
 
 
-@_jit
+@jit
 def _number(parent, count, first, starts):  # pragma: no cover - compiled
     """Final local id of every provisional label (in place in ``parent``);
     ``starts[id - 1]``: flat index of each final component's first pixel.
@@ -114,7 +113,7 @@ def _number(parent, count, first, starts):  # pragma: no cover - compiled
     return final
 
 
-@_jit
+@jit
 def _write(labels, table, out):  # pragma: no cover - compiled
     """Pass 2: ``out = table[labels]`` (table[0] is 0)."""
     n0, n1, n2 = labels.shape
@@ -133,7 +132,7 @@ def _steps(structure: np.ndarray) -> np.ndarray:
 
 
 def _compiled(block: np.ndarray) -> bool:
-    return _kernels.ENABLED and 1 <= block.ndim <= 3 and block.dtype.kind in "biuf"
+    return compiled() and 1 <= block.ndim <= 3 and block.dtype.kind in "biuf"
 
 
 def _as3d(block: np.ndarray) -> np.ndarray:

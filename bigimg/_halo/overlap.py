@@ -26,24 +26,22 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from bigimg._halo import Depth
+from bigimg._halo.reach import Depth
+from bigimg._kernels import extend_indices, holds
 from bigimg.io.chunking import TARGET_CHUNK_BYTES
 
 __all__ = [
-    "MODES",
     "Frame",
     "assemble",
     "call_inside",
-    "extend_indices",
     "map_halo",
-    "normalize_modes",
     "part_keys",
     "pencil_chunks",
     "region_task",
@@ -51,54 +49,6 @@ __all__ = [
     "take_sources",
     "whole_axes",
 ]
-
-#: scipy.ndimage filter modes and the boundary rule each one means for filters
-MODES = {
-    "reflect": "reflect",
-    "grid-mirror": "reflect",
-    "mirror": "mirror",
-    "nearest": "nearest",
-    "wrap": "wrap",
-    "grid-wrap": "wrap",
-    "constant": "constant",
-    "grid-constant": "constant",
-}
-
-
-def normalize_modes(
-    mode: str | Sequence[str], ndim: int, *, name: str = "mode"
-) -> tuple[str, ...]:
-    """One boundary rule per axis from scipy's ``mode`` (a name or one per axis)."""
-    modes = (mode,) * ndim if isinstance(mode, str) else tuple(mode)
-    if len(modes) != ndim:
-        raise ValueError(f"{name}={mode!r} must be a string or a sequence of {ndim} strings")
-    out = []
-    for m in modes:
-        if m not in MODES:
-            raise ValueError(f"{name}={m!r} is not one of {', '.join(MODES)}")
-        out.append(MODES[m])
-    return tuple(out)
-
-
-def extend_indices(positions: np.ndarray, n: int, rule: str) -> np.ndarray:
-    """Map positions along an axis of length ``n`` (any integers) to source
-    indices under a boundary ``rule``; -1 marks the constant value."""
-    p = np.asarray(positions, dtype=np.int64)
-    if rule == "constant":
-        return np.where((p >= 0) & (p < n), p, -1)
-    if rule == "nearest":
-        return np.clip(p, 0, n - 1)
-    if rule == "wrap":
-        return np.mod(p, n)
-    if rule == "reflect":  # ... 1 0 | 0 1 ... n-1 | n-1 n-2 ...
-        q = np.mod(p, 2 * n)
-        return np.where(q < n, q, 2 * n - 1 - q)
-    if rule == "mirror":  # ... 2 1 | 0 1 ... n-1 | n-2 ...
-        if n == 1:
-            return np.zeros_like(p)
-        q = np.mod(p, 2 * n - 2)
-        return np.where(q < n, q, 2 * n - 2 - q)
-    raise ValueError(f"unknown boundary rule {rule!r}")
 
 
 @dataclass(frozen=True)
@@ -172,7 +122,7 @@ class Frame:
             plan, rule, length = self.axes[axis], rules[axis], block.shape[axis]
             pos = np.arange(plan.start, plan.start + length)
             outside = (pos < 0) | (pos >= plan.n)
-            lead = (slice(None),) * axis
+            lead: tuple[slice | np.ndarray, ...] = (slice(None),) * axis
             if rule == "constant":
                 block[(*lead, outside)] = cval
                 continue
@@ -300,7 +250,7 @@ def pencil_chunks(
     axes: int | Sequence[int],
     itemsize: int,
     target_bytes: int = 2 * TARGET_CHUNK_BYTES,
-) -> tuple[int | tuple[int, ...], ...]:
+) -> tuple[int, ...]:
     """Chunks with ``axes`` whole (-1) and the others of the largest size in
     ``chunks``, halved (never below one pixel) until a chunk is about ``target_bytes``."""
     whole = {axes} if isinstance(axes, int) else set(axes)
@@ -313,16 +263,6 @@ def pencil_chunks(
         ax = max(sizes, key=sizes.get)  # type: ignore[arg-type]
         sizes[ax] = max(1, sizes[ax] // 2)
     return tuple(-1 if ax in whole else sizes[ax] for ax in range(len(shape)))
-
-
-def holds(dtype: np.dtype, value: Any) -> bool:
-    """True if ``value`` survives a round trip through ``dtype`` unchanged."""
-    with np.errstate(all="ignore"):
-        try:
-            cast = np.asarray(value).astype(dtype)
-        except (ValueError, OverflowError):
-            return False
-        return bool(np.array_equal(cast, np.asarray(value), equal_nan=True))
 
 
 def widen(block: np.ndarray, cval: Any) -> np.ndarray:
@@ -398,7 +338,7 @@ def region_task(
 def take_sources(block: np.ndarray, axis: int, index: slice | np.ndarray, cval: Any) -> np.ndarray:
     """Positions ``index`` (from :func:`sources`) of the concatenated parts
     ``block`` along ``axis``; ``cval`` at -1, in a dtype that holds it."""
-    lead = (slice(None),) * axis
+    lead: tuple[slice | np.ndarray, ...] = (slice(None),) * axis
     if isinstance(index, slice):
         return block[(*lead, index)]
     # past the border ('wrap', or 'constant' for callers that extend by cval)
@@ -518,7 +458,7 @@ def map_halo(
     dependencies: dict[str, set[str]] = {}
     inputs: set[str] = set()
     for image in images:
-        graph = image.__dask_graph__()
+        graph = cast(HighLevelGraph, image.__dask_graph__())  # a dask Array's graph is one
         layers.update(graph.layers)
         dependencies.update(graph.dependencies)
         inputs.update(image.__dask_layers__())

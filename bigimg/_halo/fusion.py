@@ -1,7 +1,7 @@
 """Local operations, and their fusion into one overlap pass.
 
 Every neighbourhood operation of :mod:`bigimg.ndimage` is described by a
-:class:`LocalOp`: a block function, its reach (:mod:`bigimg._halo`), the
+:class:`LocalOp`: a block function, its reach (:mod:`bigimg._halo.reach`), the
 boundary rule per axis and the result dtype. :func:`apply` runs it on a dask
 array through the overlap engine, or, when its input is a :class:`Tracer`,
 records it as a step of a fused program instead.
@@ -10,7 +10,7 @@ records it as a step of a fused program instead.
 calls and arithmetic, and runs the whole program as one overlap pass whose
 reach is the longest chain of reaches. Before each step the block is
 re-extended past the array border by that step's own mode
-(:meth:`~bigimg._overlap.Frame.refill`), which is what scipy does on the whole
+(:meth:`~bigimg._halo.overlap.Frame.refill`), which is what scipy does on the whole
 array, so the fused result is identical to running the steps one by one.
 """
 
@@ -20,16 +20,17 @@ import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
 
-from bigimg import _halo
-from bigimg._lines import LinePass, map_line_passes
-from bigimg._overlap import Frame, map_halo
+from bigimg import _validation
+from bigimg._halo import reach
+from bigimg._halo.lines import LinePass, map_line_passes
+from bigimg._halo.overlap import Frame, map_halo
 
-__all__ = ["LineOp", "LocalOp", "Tracer", "apply", "fused", "trace"]
+__all__ = ["LineOp", "LocalOp", "Tracer", "apply", "as_input", "fused", "trace"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class LocalOp:
 
     name: str
     func: Callable[..., np.ndarray]  # func(extended_block, *, frame) -> extended result
-    depth: _halo.Depth
+    depth: reach.Depth
     rules: tuple[str, ...]
     cval: Any
     dtype: np.dtype
@@ -47,7 +48,7 @@ class LocalOp:
 
 @dataclass(frozen=True)
 class LineOp:
-    """1-D passes that need whole lines (:mod:`bigimg._lines`); not fusable."""
+    """1-D passes that need whole lines (:mod:`bigimg._halo.lines`); not fusable."""
 
     name: str
     passes: tuple[LinePass, ...]
@@ -82,7 +83,7 @@ class _Input:
 
 @dataclass(frozen=True, eq=False)
 class _Step:
-    op: LocalOp
+    op: LocalOp | LineOp  # only LocalOp in a program that runs fused (see trace)
     args: tuple[Any, ...]
 
 
@@ -163,6 +164,11 @@ class Tracer:
         )
 
 
+def as_input(image: Any, name: str = "input") -> Any:
+    """What a local function works on: a dask array, or a tracer inside ``fused``."""
+    return image if isinstance(image, Tracer) else _validation.as_dask(image, name)
+
+
 def _binary(op: Callable[[Any, Any], Any], reflected: bool = False) -> Callable[..., Tracer]:
     def method(self: Tracer, other: Any) -> Tracer:
         return (
@@ -195,32 +201,33 @@ for _name, _op in [
     ("ne", operator.ne),
 ]:
     setattr(Tracer, f"__{_name}__", _binary(_op))
-Tracer.__neg__ = lambda self: self._elementwise(operator.neg, self)  # type: ignore[attr-defined]
-Tracer.__abs__ = lambda self: self._elementwise(operator.abs, self)  # type: ignore[attr-defined]
-Tracer.__invert__ = lambda self: self._elementwise(operator.invert, self)  # type: ignore
-Tracer.__hash__ = object.__hash__  # type: ignore[assignment]
+Tracer.__neg__ = lambda self: self._elementwise(operator.neg, self)  # type: ignore[operator]  # set on the class after its body, as the ones above
+Tracer.__abs__ = lambda self: self._elementwise(operator.abs, self)  # type: ignore[attr-defined]  # set on the class after its body, as the ones above
+Tracer.__invert__ = lambda self: self._elementwise(operator.invert, self)  # type: ignore[operator]  # set on the class after its body, as the ones above
+Tracer.__hash__ = object.__hash__  # type: ignore[method-assign]  # identity hash, though __eq__ is elementwise
 
 
 # --- planning and running a traced program -------------------------------------------
 
 
-def _symmetric(depth: _halo.Depth) -> _halo.Depth:
+def _symmetric(depth: reach.Depth) -> reach.Depth:
     return tuple((max(d), max(d)) for d in depth)
 
 
-def _reach(node: Any, memo: dict[int, _halo.Depth], ndim: int) -> _halo.Depth:
+def _reach(node: Any, memo: dict[int, reach.Depth], ndim: int) -> reach.Depth:
     """Depth the value of ``node`` needs from the inputs: along the longest chain,
     each step's larger side on both sides, so that every refill finds its
     source pixels inside the block (asymmetric kernels included)."""
     key = id(node)
     if key not in memo:
         if isinstance(node, _Input):
-            memo[key] = _halo.zero(ndim)
+            memo[key] = reach.zero(ndim)
         elif isinstance(node, _Step):
-            memo[key] = _halo.add(_symmetric(node.op.depth), _reach(node.args[0], memo, ndim))
+            depth = cast(LocalOp, node.op).depth  # no LineOp: trace checks before the reach
+            memo[key] = reach.add(_symmetric(depth), _reach(node.args[0], memo, ndim))
         elif isinstance(node, _Elementwise):
             parts = [_reach(a, memo, ndim) for a in node.args if isinstance(a, _NODES)]
-            memo[key] = _halo.maximum(*parts) if parts else _halo.zero(ndim)
+            memo[key] = reach.maximum(*parts) if parts else reach.zero(ndim)
     return memo[key]
 
 
@@ -239,8 +246,9 @@ def _steps(node: Any, out: list[_Step], seen: set[int]) -> list[_Step]:
 def _gather_rules(steps: list[_Step], ndim: int) -> tuple[str, ...] | None:
     """Rules for the fused gather, or None if an axis mixes 'wrap' with others."""
     rules = []
+    ops = [cast(LocalOp, s.op) for s in steps]  # no LineOp: trace checks them first
     for axis in range(ndim):
-        kinds = {s.op.rules[axis] for s in steps if s.op.depth[axis] != (0, 0)}
+        kinds = {op.rules[axis] for op in ops if op.depth[axis] != (0, 0)}
         if "wrap" in kinds and len(kinds) > 1:
             return None
         rules.append("wrap" if kinds == {"wrap"} else "reflect")
@@ -254,10 +262,11 @@ def _evaluate(node: Any, inputs: Sequence[np.ndarray], frame: Frame, memo: dict[
     if isinstance(node, _Input):
         value = inputs[node.index]
     elif isinstance(node, _Step):
+        op = cast(LocalOp, node.op)  # a fused program has no LineOp
         arg = np.asarray(_evaluate(node.args[0], inputs, frame, memo))
-        reached = [ax for ax, d in enumerate(node.op.depth) if d != (0, 0)]
-        arg = frame.refill(arg, node.op.rules, node.op.cval, axes=reached)
-        value = node.op.func(arg, frame=Frame(frame.axes, node.op.rules, node.op.cval))
+        reached = [ax for ax, d in enumerate(op.depth) if d != (0, 0)]
+        arg = frame.refill(arg, op.rules, op.cval, axes=reached)
+        value = op.func(arg, frame=Frame(frame.axes, op.rules, op.cval))
     else:
         args = [
             _evaluate(a, inputs, frame, memo) if isinstance(a, _NODES) else a for a in node.args
@@ -288,7 +297,7 @@ def _run_unfused(node: Any, images: Sequence[da.Array], memo: dict[int, Any]) ->
 
 def trace(
     func: Callable[..., Any], images: Sequence[Any], params: dict[str, Any] | None = None
-) -> tuple[Tracer, list[_Step], _halo.Depth | None]:
+) -> tuple[Tracer, list[_Step], reach.Depth | None]:
     """Record ``func`` on tracers of ``images`` (anything with shape, dtype and
     chunks): its result, its local steps, and the halo depth of the one fused
     pass (None when it cannot run as one pass; see :func:`fused`)."""
@@ -340,11 +349,10 @@ def fused(func: Callable[..., Any]) -> Callable[..., da.Array]:
     >>> bool((y.compute() == b + 30 * (b - ndi.gaussian_filter(b, 1))).all())
     True
     """
-    from bigimg.ndimage._inputs import as_dask
 
     @functools.wraps(func)
     def run(*images: Any, **params: Any) -> da.Array:
-        arrays = [as_dask(im, f"image {i}") for i, im in enumerate(images)]
+        arrays = [_validation.as_dask(im, f"image {i}") for i, im in enumerate(images)]
         if not arrays:
             raise TypeError("a fused function needs at least one image")
         first = arrays[0]
@@ -353,15 +361,22 @@ def fused(func: Callable[..., Any]) -> Callable[..., da.Array]:
         program = out._node
         if depth is None:
             return _run_unfused(program, arrays, {})
+        rules = _gather_rules(steps, first.ndim)
+        assert rules is not None  # trace gives a depth only when there are rules
         return map_halo(
             functools.partial(_run_fused, program=program),
             *arrays,
             depth=depth,
-            boundary=_gather_rules(steps, first.ndim),
+            boundary=rules,
             cval=0.0,
             dtype=out.dtype,
             name=f"fused-{func.__name__}",
-            token=(func, params, [s.op.token for s in steps], [s.op.name for s in steps]),
+            token=(
+                func,
+                params,
+                [cast(LocalOp, s.op).token for s in steps],
+                [s.op.name for s in steps],
+            ),
         )
 
     return run

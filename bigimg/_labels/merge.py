@@ -5,7 +5,7 @@ the result is identical to ``scipy.ndimage.label`` on the whole array, for
 every chunking:
 
 1. **Local.** Every block is labelled on its own (no offsets chained from
-   block to block) by :func:`bigimg._components.label_block`, which also
+   block to block) by :func:`bigimg._labels.blocks.label_block`, which also
    reports, for each local label, the raster index of its first pixel; it
    becomes a global raster (C-order) index here. Local ids follow raster
    order inside the block, and raster order inside a box is global raster
@@ -31,7 +31,7 @@ Steps 1-3 run when :func:`merge_labels` is called (scipy returns the number
 of labels eagerly, and it needs them); only the small per-block summaries and
 the face pairs are kept. The returned label image is lazy: each block is
 labelled again and its pixels written straight through its slice of the table
-(:func:`bigimg._components.label_block_mapped`).
+(:func:`bigimg._labels.blocks.label_block_mapped`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ from dask.highlevelgraph import HighLevelGraph
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from bigimg._components import BlockLabels, label_block, label_block_mapped
 from bigimg._execute import compute_keys, tile_order
+from bigimg._labels.blocks import BlockLabels, label_block, label_block_mapped
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
 
@@ -214,11 +214,11 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
             layer[key] = (_face_pairs, lower, uppers.tolist(), axis, shift, steps)
             faces.append(key)
     merge = f"label-merge-{token}"
-    graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])
+    graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
     summaries = [(summary_name, *b) for b in blocks]
     # block by block (a block's summary, then its faces) in Z order: on a cluster the
     # keys go in windows of compact patches of blocks, each block labelled about once
-    rank = {b: i for i, b in enumerate(tile_order(blocks))}
+    rank: dict[tuple[object, ...], int] = {b: i for i, b in enumerate(tile_order(blocks))}
     order = sorted(summaries + faces, key=lambda k: (rank[k[1 : 1 + ndim]], len(k), k[-1]))
     values = dict(zip(order, compute_keys(graph, order), strict=True))
     firsts, found = [values[k] for k in summaries], [values[k] for k in faces]
@@ -281,7 +281,7 @@ def relabelled(
             layer[(name, *b)] = (_uniform, (image.name, *b), inside, lut[0])
         else:
             layer[(name, *b)] = (label_block_mapped, (image.name, *b), structure, lut)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
     meta = np.empty((0,) * image.ndim, dtype)
     return da.Array(graph, name, chunks=image.chunks, dtype=dtype, meta=meta)
 

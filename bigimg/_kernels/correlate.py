@@ -35,37 +35,28 @@ from typing import Any
 import numpy as np
 import scipy.ndimage as ndi
 
-from bigimg._halo import gaussian_radius
-from bigimg._overlap import MODES, extend_indices, holds
-
-try:  # pragma: no cover - exercised by whichever environment runs the tests
-    import numba
-except ImportError:  # pragma: no cover
-    numba = None
+from bigimg._kernels import numba_jit
+from bigimg._kernels.boundary import MODES, extend_indices
+from bigimg._kernels.numba_jit import jit
 
 __all__ = [
-    "ENABLED",
     "convolve1d",
     "convolve_origin",
     "correlate1d",
     "gaussian_filter1d",
+    "gaussian_radius",
     "running_sum",
 ]
 
-ENABLED = numba is not None  # tests switch it off to check the fallback
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _EPS = np.finfo(np.float64).eps
 _TILE = 512  # outputs per vector tile along a contiguous line
 
 
-def _jit(func: Any) -> Any:
-    return numba.njit(nogil=True, cache=True)(func) if numba is not None else func
-
-
 # --- correlation ------------------------------------------------------------------------
 
 
-@_jit
+@jit
 def _correlate_rows(x, fill, src, w, kind, out):  # pragma: no cover - compiled
     """Correlate along the rows of ``x`` (position, pixel): output row ``k``
     from input rows ``src[k : k + s]`` (``-1``: the ``fill`` row).
@@ -108,7 +99,7 @@ def _correlate_rows(x, fill, src, w, kind, out):  # pragma: no cover - compiled
             dest[i] = acc[i]
 
 
-@_jit
+@jit
 def _correlate_contiguous(x, fill, src, w, kind, out):  # pragma: no cover - compiled
     """The same along contiguous lines ``x[line, position]``: each line is
     first copied with its extension into a buffer (scipy's line buffer), then
@@ -192,7 +183,7 @@ def correlate1d(
     s = len(w) if w.ndim == 1 else 0
     before = s // 2 + int(origin)
     if (
-        not ENABLED
+        not numba_jit.ENABLED
         or x.dtype not in _FLOATS
         or out_dtype not in _FLOATS
         or not s
@@ -247,7 +238,7 @@ def convolve_origin(length: int, origin: int) -> int:
 # --- running sums -------------------------------------------------------------------------
 
 
-@_jit
+@jit
 def _row(head, mid, tail, o, p):  # pragma: no cover - compiled
     """Position ``p`` of line ``o`` of the buffer head | mid | tail."""
     h, n = head.shape[1], mid.shape[1]
@@ -258,7 +249,7 @@ def _row(head, mid, tail, o, p):  # pragma: no cover - compiled
     return tail[o, p - h - n]
 
 
-@_jit
+@jit
 def _running(head, mid, tail, size, carry, fresh, out):  # pragma: no cover - compiled
     """scipy's uniform running sum along axis 1 of (lines, position, pixel)
     arrays, over the buffer head | mid | tail: out[o, k, i] = sum_k / size,
@@ -326,7 +317,7 @@ def running_sum(
     chunk's last pixel).
     """
     work = np.result_type(head, block, tail)  # the head or tail may hold a wider cval
-    if not ENABLED or work not in _FLOATS or np.dtype(dtype) not in _FLOATS:
+    if not numba_jit.ENABLED or work not in _FLOATS or np.dtype(dtype) not in _FLOATS:
         return None
     parts = [_lines(np.ascontiguousarray(a, dtype=work), axis) for a in (head, block, tail)]
     outer, _, inner = parts[1].shape
@@ -344,14 +335,36 @@ def running_sum(
 # --- gaussian ----------------------------------------------------------------------------
 
 
+def gaussian_radius(sigma: float, truncate: float, radius: int | None = None) -> int:
+    """scipy's gaussian kernel radius: ``int(truncate * sigma + 0.5)``, or ``radius``."""
+    return int(float(truncate) * float(sigma) + 0.5) if radius is None else int(radius)
+
+
+try:  # scipy's own kernel (the impulse response below loses the sign of zero weights)
+    from scipy.ndimage._filters import _gaussian_kernel1d
+except ImportError:  # pragma: no cover - a scipy that moved it
+    _gaussian_kernel1d = None
+
+
 @functools.lru_cache(maxsize=256)
 def _gaussian_weights(sigma: float, order: int, radius: int) -> np.ndarray:
-    """scipy's correlation weights for ``gaussian_filter1d``, read off its
-    response to a unit impulse (exact: every other term is a zero)."""
-    impulse = np.zeros(2 * radius + 1)
-    impulse[radius] = 1.0
-    response = ndi.gaussian_filter1d(impulse, sigma, order=order, mode="constant", radius=radius)
-    weights = response[::-1].copy()
+    """scipy's correlation weights for ``gaussian_filter1d``: its kernel,
+    reversed, as scipy's ``gaussian_filter1d`` passes it to ``correlate1d``.
+
+    Without scipy's private kernel function, the weights are read off its
+    response to a unit impulse, which is exact but for the sign of zero
+    weights (an odd-order kernel's centre is -0.0)."""
+    if _gaussian_kernel1d is not None:
+        weights = np.asarray(_gaussian_kernel1d(sigma, order, radius), dtype=np.float64)[
+            ::-1
+        ].copy()
+    else:  # pragma: no cover
+        impulse = np.zeros(2 * radius + 1)
+        impulse[radius] = 1.0
+        response = ndi.gaussian_filter1d(
+            impulse, sigma, order=order, mode="constant", radius=radius
+        )
+        weights = response[::-1].copy()
     weights.setflags(write=False)
     return weights
 
@@ -373,134 +386,3 @@ def gaussian_filter1d(
     r = gaussian_radius(sigma, truncate, radius)
     weights = _gaussian_weights(float(sigma), int(order), r)
     return correlate1d(x, weights, axis, output, mode, cval, 0)
-
-
-# --- order statistics ------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def selection_network(size: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
-    """Compare-exchange pairs that put the ``rank``-th smallest of ``size``
-    values at position ``rank``: Batcher's odd-even merge sort on the next
-    power of two, without the exchanges that touch missing inputs (they hold
-    +inf) or that cannot reach position ``rank``."""
-    n = 1
-    while n < size:
-        n *= 2
-    pairs: list[tuple[int, int]] = []
-    p = 1
-    while p < n:
-        k = p
-        while k >= 1:
-            for j in range(k % p, n - k, 2 * k):
-                for i in range(min(k, n - j - k)):
-                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
-                        pairs.append((i + j, i + j + k))
-            k //= 2
-        p *= 2
-    pairs = [(a, b) for a, b in pairs if b < size]
-    needed, kept = {rank}, []
-    for a, b in reversed(pairs):
-        if a in needed or b in needed:
-            kept.append((a, b))
-            needed |= {a, b}
-    kept.reverse()
-    first = np.array([a for a, _ in kept], dtype=np.intp)
-    second = np.array([b for _, b in kept], dtype=np.intp)
-    return first, second
-
-
-@_jit
-def _select(padded, offsets, bases, width, first, second, rank, out):  # pragma: no cover
-    """out[r, t] = the ``rank``-th smallest of padded[bases[r] + offsets + t].
-
-    A tile of outputs along the last axis is the vector: the footprint's
-    values are gathered into rows, the network orders them column-wise.
-    """
-    m = offsets.shape[0]
-    rows = np.empty((m, _TILE), padded.dtype)
-    for r in range(bases.shape[0]):
-        dest_row = out[r]
-        for k0 in range(0, width, _TILE):
-            kt = min(_TILE, width - k0)
-            for e in range(m):
-                start = bases[r] + offsets[e] + k0
-                src, row = padded[start : start + kt], rows[e]
-                for t in range(kt):
-                    row[t] = src[t]
-            for c in range(first.shape[0]):
-                a, b = rows[first[c]], rows[second[c]]
-                for t in range(kt):
-                    u, v = a[t], b[t]
-                    small = v < u
-                    a[t] = v if small else u
-                    b[t] = u if small else v
-            chosen, dest = rows[rank], dest_row[k0 : k0 + kt]
-            for t in range(kt):
-                dest[t] = chosen[t]
-
-
-_SELECTABLE = frozenset(
-    np.dtype(t) for t in ("float32", "float64", "int8", "int16", "int32", "int64")
-) | frozenset(np.dtype(t) for t in ("uint8", "uint16", "uint32", "uint64"))
-
-
-def rank_filter(
-    x: np.ndarray,
-    rank: int,
-    footprint: np.ndarray,
-    mode: str,
-    cval: Any,
-    origins: tuple[int, ...],
-) -> np.ndarray | None:
-    """The ``rank``-th smallest value under ``footprint`` (one dimension per
-    axis of ``x``), compiled; ``None`` where scipy must decide instead.
-
-    Order statistics are values of the input, so any correct selection gives
-    scipy's result, except where the order is ambiguous: NaN, and zeros of
-    both signs. Blocks holding NaN or -0.0 go to scipy, as do ``cval`` values
-    the input dtype cannot hold (scipy's paths cast them differently), axes
-    shorter than the footprint and 1-D input.
-    """
-    if (
-        not ENABLED
-        or x.dtype not in _SELECTABLE
-        or x.ndim < 2
-        or footprint.ndim != x.ndim
-        or mode not in MODES
-        or any(n < f for n, f in zip(x.shape, footprint.shape))
-    ):
-        return None
-    rule = MODES[mode]
-    if rule == "constant":
-        if not holds(x.dtype, cval) or np.isnan(cval):
-            return None
-        fill = x.dtype.type(cval)
-    if x.dtype.kind == "f" and (np.isnan(x).any() or (np.signbit(x) & (x == 0)).any()):
-        return None
-    padded = np.ascontiguousarray(x)
-    for ax, (f, o) in enumerate(zip(footprint.shape, origins)):
-        before = f // 2 + int(o)
-        if not 0 <= before < f:
-            return None
-        src = extend_indices(np.arange(-before, x.shape[ax] + f - 1 - before), x.shape[ax], rule)
-        padded = np.take(padded, np.maximum(src, 0), axis=ax)
-        if rule == "constant":
-            padded[(slice(None),) * ax + (src < 0,)] = fill
-    strides = np.array(padded.strides) // padded.itemsize
-    offsets = (np.argwhere(footprint) @ strides).astype(np.intp)
-    grid = np.indices(x.shape[:-1]).reshape(x.ndim - 1, -1)
-    bases = (strides[:-1] @ grid).astype(np.intp)
-    first, second = selection_network(len(offsets), int(rank))
-    out = np.empty(x.shape, x.dtype)
-    _select(
-        padded.reshape(-1),
-        offsets,
-        bases,
-        x.shape[-1],
-        first,
-        second,
-        int(rank),
-        out.reshape(-1, x.shape[-1]),
-    )
-    return out

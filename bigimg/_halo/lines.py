@@ -31,9 +31,10 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _kernels
-from bigimg._overlap import MODES, extend_indices, pencil_chunks, sources, take_sources
+from bigimg._halo.overlap import pencil_chunks, sources, take_sources
+from bigimg._kernels import MODES, extend_indices
 
-__all__ = ["carried_uniform", "map_line_passes", "pencil_chunks"]
+__all__ = ["LinePass", "carried_uniform", "map_line_passes"]
 
 LinePass = tuple[Callable[..., np.ndarray], int, dict[str, Any]]  # (scipy 1-D func, axis, kw)
 
@@ -158,7 +159,7 @@ def carried_uniform(
         )
         layer[(carry_name, *idx)] = (operator.getitem, (step_name, *idx), 1)
         layer[(out_name, *idx)] = (operator.getitem, (step_name, *idx), 0)
-    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[image])
+    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
     return da.Array(
         graph, out_name, chunks=chunks, dtype=dtype, meta=np.empty((0,) * image.ndim, dtype)
     )

@@ -5,7 +5,7 @@ of :mod:`bigimg.ndimage.regions` are views on one reduction:
 
 1. **Blocks.** Each block (of the values and the labels, chunked alike)
    computes, for every wanted label present in it at once, bincount-style
-   partial statistics (:func:`bigimg._partials.block_partial`): counts, sums,
+   partial statistics (:func:`bigimg._reduce.partials.block_partial`): counts, sums,
    centred sums of squares, extremes with their positions, bounding boxes,
    coordinate sums, histograms. Label ids of a block are compacted by one
    ``bincount`` over their range when it is compact (at most a few times the
@@ -13,7 +13,7 @@ of :mod:`bigimg.ndimage.regions` are views on one reduction:
    allocated per block. Unwanted labels are dropped in the block, so partial
    sizes do not grow with ``index``.
 2. **Tree.** Partials are merged ``split_every`` at a time
-   (:func:`bigimg._partials.combine`) up to a single root: no merge receives
+   (:func:`bigimg._reduce.partials.combine`) up to a single root: no merge receives
    more than ``split_every`` partials. The blocks and the first merges are
    tasks, run through :func:`bigimg._execute.run_keys` (in windows on a
    cluster, so the scheduler holds a bounded number of tasks); the levels
@@ -39,7 +39,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._execute import run_keys
-from bigimg._partials import Partial, Plan, Regions, block_partial, combine
+from bigimg._reduce.partials import Partial, Plan, Regions, block_partial, combine
 
 __all__ = [
     "Reduction",
@@ -181,7 +181,7 @@ def reduction_graph(
             layer[key] = (combine, keys[j : j + split_every], plan_key)
             merged.append(key)
         keys = merged
-    return HighLevelGraph.from_collections(name, layer, dependencies=arrays), keys
+    return HighLevelGraph.from_collections(name, layer, dependencies=arrays), keys  # type: ignore[arg-type]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
 
 
 class _Tree:
