@@ -298,7 +298,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.scheduler and not args.dry_run:
         _reachable(args.scheduler)
     if args.dry_run:
-        print(pipeline.plan(job).describe())
+        from bigimg.pipeline import budget
+
+        the_plan = pipeline.plan(job)
+        print(the_plan.describe())
+        print(budget.describe(the_plan))
+        budget.check(the_plan)  # a job that cannot fit is refused here too
         return 0
     summary = pipeline.run(job, keep_work=args.keep_work, progress=not args.quiet)
     print(summary.text())

@@ -25,7 +25,7 @@ from bigimg._halo import Tracer, trace
 from bigimg.pipeline.checks import call
 from bigimg.pipeline.config import Job, Output, Step
 
-__all__ = ["Pass", "Plan", "plan"]
+__all__ = ["Pass", "Plan", "pass_bytes", "plan", "size_text"]
 
 
 @dataclass(frozen=True)
@@ -97,30 +97,57 @@ class Plan:
         tasks, task_bytes = self._estimate()
         lines.append(
             f"chunk writes: {self.chunk_writes()}; tasks about {tasks}; "
-            f"memory per task about {_size(task_bytes)}"
+            f"memory per task about {size_text(task_bytes)}"
         )
         lines.append("outputs:")
         for o in job.outputs:
             v = res[o.source]
-            size = f"{_array(v.lazy)}, {_size(v.lazy.nbytes)}" if v.kind == "array" else v.kind
+            size = f"{_array(v.lazy)}, {size_text(v.lazy.nbytes)}" if v.kind == "array" else v.kind
             lines.append(f"  {o.path}  <- {o.source} ({o.format}; {size})")
         return "\n".join(lines)
 
-    def _estimate(self) -> tuple[int, int]:
+    def task_memory(self) -> dict[str, int]:
+        """Projected peak bytes of one task of each input and array step,
+        computed from chunk grids (nothing is built or run): a chunk of the
+        result; for a fused pass, its halo-extended block in doubles for each
+        step and the result (scipy works in doubles); for a global step
+        (labels, distances, measurements) its input, result and working
+        copies, four chunks of 8-byte values."""
         res = self.job.results
-        tasks, biggest = 0, 0
+        out: dict[str, int] = {}
+        for s in self.job.sources:
+            a = res[s.name].lazy
+            out[s.name] = math.prod(max(c) for c in a.chunks) * a.dtype.itemsize
         for st in self.job.steps:
             v = res[st.name]
             if v.kind != "array":
                 continue
-            tasks += v.lazy.npartitions * (1 if st.name in self.local else 3)
-            chunk = math.prod(max(c) for c in v.lazy.chunks) * v.lazy.dtype.itemsize
+            a = v.lazy
+            chunk = math.prod(max(c) for c in a.chunks) * a.dtype.itemsize
             p = self.passes.get(st.name)
             if p is not None and p.depth is not None:
-                halo = math.prod(max(c) + a + b for c, (a, b) in zip(v.lazy.chunks, p.depth))
-                chunk = max(chunk, halo * 8 * (len(p.steps) + 1))
-            biggest = max(biggest, chunk)
-        return tasks + self.chunk_writes(), biggest
+                out[st.name] = pass_bytes([max(c) for c in a.chunks], p.depth, len(p.steps))
+            elif st.name in self.local:
+                out[st.name] = chunk
+            else:
+                out[st.name] = 4 * max(chunk, math.prod(max(c) for c in a.chunks) * 8)
+        return out
+
+    def _estimate(self) -> tuple[int, int]:
+        res = self.job.results
+        tasks = 0
+        for st in self.job.steps:
+            v = res[st.name]
+            if v.kind == "array":
+                tasks += v.lazy.npartitions * (1 if st.name in self.local else 3)
+        return tasks + self.chunk_writes(), max(self.task_memory().values(), default=0)
+
+
+def pass_bytes(chunk: list[int], depth: Any, steps: int) -> int:
+    """Projected bytes of a fused pass's task: the halo-extended block in
+    doubles, for each of its ``steps`` and the result."""
+    extended = math.prod(c + a + b for c, (a, b) in zip(chunk, depth))
+    return extended * 8 * (steps + 1)
 
 
 def _where(cluster: Any) -> str:
@@ -137,7 +164,8 @@ def _array(a: Any) -> str:
     return f"{tuple(a.shape)} {a.dtype}, chunks {chunks} x {a.npartitions}"
 
 
-def _size(n: float) -> str:
+def size_text(n: float) -> str:
+    """Bytes as text: ``42.2 MiB``."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -31,7 +31,7 @@ import bigimg.ndimage as bnd
 from bigimg.io import targets
 from bigimg.monitor import PeakMemory
 from bigimg.ndimage.regions import write_table
-from bigimg.pipeline import ops
+from bigimg.pipeline import budget, ops
 from bigimg.pipeline.checkpoint import ChunkWriter, Journal
 from bigimg.pipeline.checks import Problems, call_with_extra
 from bigimg.pipeline.config import ConfigError, Job, Output
@@ -338,6 +338,7 @@ def _run_locked(job: Job, *, keep_work: bool, progress: bool, stream: TextIO | N
     if problems.items:
         raise ConfigError(problems.items)
     the_plan = plan(job)
+    budget.check(the_plan)  # before any work: every step's task must fit
     start = time.perf_counter()
     journal = Journal(job.work_dir)
     bar = Progress(the_plan.chunk_writes(), stream, enabled=progress)

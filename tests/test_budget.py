@@ -1,0 +1,76 @@
+"""The memory budget of a job, checked before work (bigimg.pipeline.budget)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bigimg import pipeline
+from bigimg.cli import main
+from bigimg.pipeline import budget
+
+JOB = textwrap.dedent(
+    """\
+    input: {{synthetic: blobs_intensity, shape: [4096, 4096], chunks: {chunks}, dtype: float32}}
+    steps:
+      blurred: {{op: gaussian_filter, input: image, sigma: 4}}
+      mask: {{expr: "blurred > 0.5"}}
+      labels: {{op: label, input: mask}}
+    outputs:
+      - {{from: blurred, path: blurred.zarr}}
+      - {{from: labels, path: labels.zarr}}
+    cluster: {{workers: 1, memory_limit: 256MiB}}
+    """
+)
+
+
+def _job(tmp_path: Path, chunks: list[int]) -> pipeline.Job:
+    return pipeline.loads(JOB.format(chunks=chunks), output_dir=tmp_path / "out")
+
+
+def test_a_job_whose_tasks_cannot_fit_is_refused_before_work(tmp_path: Path) -> None:
+    job = _job(tmp_path, [4096, 4096])
+    with pytest.raises(pipeline.ConfigError) as refused:
+        pipeline.run(job, progress=False)
+    text = str(refused.value)
+    assert "step 'blurred'" in text and "256.0 MiB per worker" in text
+    assert "step 'labels'" in text
+    fit = re.search(r"input chunks of \[(\d+), (\d+)\] fit", text)
+    assert fit is not None, text
+    assert not (tmp_path / "out" / "blurred.zarr").exists()  # nothing was computed
+    # the suggested chunks do fit: the same job with them passes the check
+    budget.check(pipeline.plan(_job(tmp_path, [int(fit[1]), int(fit[2])])))
+
+
+def test_projection_follows_the_chunks_and_the_halo(tmp_path: Path) -> None:
+    small = pipeline.plan(_job(tmp_path, [512, 512])).task_memory()
+    large = pipeline.plan(_job(tmp_path, [1024, 1024])).task_memory()
+    # a fused gaussian pass: the block extended by the halo (4 * 4 + 1 each side),
+    # in doubles, for the step and its result
+    assert small["blurred"] == (512 + 34) ** 2 * 8 * 2
+    assert large["blurred"] == (1024 + 34) ** 2 * 8 * 2
+    assert large["labels"] == 4 * small["labels"]
+    assert large["image"] == 1024 * 1024 * 4
+
+
+def test_dry_run_prints_projected_and_allowed_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(JOB.format(chunks=[512, 512]))
+    assert main(["run", str(path), "--dry-run", "--out", str(tmp_path / "o")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("memory per"))
+    assert "projected" in line and "allowed 256.0 MiB: 256.0 MiB per worker / 1 thread(s)" in line
+    path.write_text(JOB.format(chunks=[4096, 4096]))
+    assert main(["run", str(path), "--dry-run", "--out", str(tmp_path / "o")]) == 2
+    assert "more than the 256.0 MiB one task may use" in capsys.readouterr().err
+
+
+def test_threads_share_the_memory_available(tmp_path: Path) -> None:
+    limit, how = budget.allowed({})
+    assert limit is not None and limit > 0 and "available" in how
+    remote, how = budget.allowed({"scheduler": "tcp://127.0.0.1:1"})
+    assert remote is None and "remote" in how
