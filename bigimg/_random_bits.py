@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from bigimg._blob_field import along_axis
+
 __all__ = ["GAMMA", "mix", "random_block"]
 
 GAMMA = 0x9E3779B97F4A7C15  # SplitMix64 increment
@@ -38,7 +40,7 @@ def random_block(
     ndim, index, stride = len(shape), np.zeros((1,) * len(shape), np.uint64), 1
     for d in reversed(range(ndim)):  # global C-order linear index of every pixel
         coords = np.arange(loc[d].start, loc[d].stop, dtype=np.uint64) * np.uint64(stride)
-        index = index + coords.reshape([-1 if i == d else 1 for i in range(ndim)])
+        index = index + along_axis(coords, d, ndim)
         stride *= shape[d]
     base = mix(np.array([seed], dtype=np.uint64))  # two unrelated stream keys per seed
     keys = mix(base + np.arange(1, 3, dtype=np.uint64) * np.uint64(GAMMA))

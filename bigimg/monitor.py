@@ -1,4 +1,5 @@
-"""Peak memory of a whole job: this process and every process it started."""
+"""Memory figures: the peak of a whole job (this process and every process it
+started), and how a byte count is written."""
 
 from __future__ import annotations
 
@@ -8,7 +9,22 @@ from types import TracebackType
 
 import psutil
 
-__all__ = ["PeakMemory"]
+__all__ = ["PeakMemory", "size_text"]
+
+
+def size_text(n: float) -> str:
+    """A byte count as text, in binary units.
+
+    Examples
+    --------
+    >>> size_text(512), size_text(44_236_800), size_text(2**40)
+    ('512 B', '42.2 MiB', '1.0 TiB')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
 
 
 class PeakMemory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -38,7 +39,9 @@ def test_a_job_whose_tasks_cannot_fit_is_refused_before_work(tmp_path: Path) -> 
     text = str(refused.value)
     assert "step 'blurred'" in text and "256.0 MiB per worker" in text
     assert "step 'labels'" in text
-    fit = re.search(r"input chunks of \[(\d+), (\d+)\] fit", text)
+    fit = re.search(
+        r"input chunks of \[(\d+), (\d+)\] fit \(--set input.chunks=\[\d+,\d+\]\)", text
+    )
     assert fit is not None, text
     assert not (tmp_path / "out" / "blurred.zarr").exists()  # nothing was computed
     # the suggested chunks do fit: the same job with them passes the check
@@ -72,5 +75,12 @@ def test_dry_run_prints_projected_and_allowed_memory(
 def test_threads_share_the_memory_available(tmp_path: Path) -> None:
     limit, how = budget.allowed({})
     assert limit is not None and limit > 0 and "available" in how
+    # a job's ``threads`` is the threaded scheduler's count (bigimg.cluster.compute_context)
+    four, how = budget.allowed({"threads": 4})
+    assert four is not None and how.endswith("/ 4 threads"), how
+    assert four < limit or os.cpu_count() == 4
+    # a local cluster's workers have one thread each, whatever ``threads`` says
+    per_worker, how = budget.allowed({"workers": 2, "memory_limit": "1GiB", "threads": 4})
+    assert per_worker == 2**30 and how == "1.0 GiB per worker / 1 thread(s)"
     remote, how = budget.allowed({"scheduler": "tcp://127.0.0.1:1"})
     assert remote is None and "remote" in how

@@ -17,6 +17,7 @@ import dask.array as da
 import numpy as np
 
 from bigimg.errors import UnknownFormatError
+from bigimg.monitor import size_text
 
 __all__ = [
     "Backend",
@@ -56,7 +57,7 @@ class ImageInfo:
             f"shape:    {self.shape}",
             f"dtype:    {np.dtype(self.dtype)}",
             f"chunks:   {self.chunks if self.chunks is not None else 'contiguous'}",
-            f"bytes:    {self.nbytes} ({_human(self.nbytes)})",
+            f"bytes:    {self.nbytes} ({size_text(self.nbytes)})",
             f"status:   {'complete' if self.complete else 'INCOMPLETE (a write did not finish)'}",
         ]
         if self.levels:
@@ -68,14 +69,6 @@ class ImageInfo:
             lines.append(f"scale:    {self.scale}")
         lines.extend(f"{k + ':':9} {v}" for k, v in self.details.items())
         return "\n".join(lines)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 class Backend(Protocol):

@@ -21,8 +21,9 @@ import psutil
 from dask.utils import parse_bytes
 
 from bigimg.cluster import local_defaults
+from bigimg.monitor import size_text
 from bigimg.pipeline.config import ConfigError
-from bigimg.pipeline.plan import Plan, pass_bytes, size_text
+from bigimg.pipeline.plan import Plan, pass_bytes
 
 __all__ = ["allowed", "check", "describe"]
 
@@ -36,9 +37,12 @@ def allowed(cluster: Mapping[str, Any]) -> tuple[int | None, str]:
         d = local_defaults(int(cluster["workers"]), cluster.get("memory_limit"))
         limit = d["memory_limit"]
         limit = parse_bytes(limit) if isinstance(limit, str) else int(limit)
-        threads = int(cluster.get("threads") or d["threads_per_worker"])
+        threads = int(d["threads_per_worker"])
         return limit // threads, f"{size_text(limit)} per worker / {threads} thread(s)"
-    threads = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+    # threads in this process: the job's own count (compute_context), else dask's
+    threads = int(
+        cluster.get("threads") or dask.config.get("num_workers", None) or os.cpu_count() or 1
+    )
     free = psutil.virtual_memory().available
     return free // threads, f"{size_text(free)} available / {threads} threads"
 
@@ -70,7 +74,7 @@ def check(plan: Plan) -> None:
     ]
     fit = _chunks_that_fit(plan, over, limit)
     problems.append(
-        f"input chunks of {list(fit)} fit (--set input.chunks={list(fit).__repr__()})"
+        f"input chunks of {list(fit)} fit (--set input.chunks=[{','.join(map(str, fit))}])"
         if fit
         else "no chunking fits: the halo of a step alone is larger; give the job more memory"
     )

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bigimg._halo import Tracer, trace
+from bigimg.monitor import size_text
 from bigimg.pipeline.checks import call
 from bigimg.pipeline.config import Job, Output, Step
 
-__all__ = ["Pass", "Plan", "pass_bytes", "plan", "size_text"]
+__all__ = ["Pass", "Plan", "pass_bytes", "plan"]
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,7 @@ class Plan:
             lines.append(
                 f"  {p.name}: {' -> '.join(p.steps)} from {', '.join(p.externals)}; {reach}"
             )
-        tasks, task_bytes = self._estimate()
-        lines.append(
-            f"chunk writes: {self.chunk_writes()}; tasks about {tasks}; "
-            f"memory per task about {size_text(task_bytes)}"
-        )
+        lines.append(f"chunk writes: {self.chunk_writes()}; tasks about {self._tasks()}")
         lines.append("outputs:")
         for o in job.outputs:
             v = res[o.source]
@@ -123,24 +120,24 @@ class Plan:
             if v.kind != "array":
                 continue
             a = v.lazy
-            chunk = math.prod(max(c) for c in a.chunks) * a.dtype.itemsize
+            pixels = math.prod(max(c) for c in a.chunks)
             p = self.passes.get(st.name)
             if p is not None and p.depth is not None:
                 out[st.name] = pass_bytes([max(c) for c in a.chunks], p.depth, len(p.steps))
             elif st.name in self.local:
-                out[st.name] = chunk
+                out[st.name] = pixels * a.dtype.itemsize
             else:
-                out[st.name] = 4 * max(chunk, math.prod(max(c) for c in a.chunks) * 8)
+                out[st.name] = 4 * pixels * max(8, a.dtype.itemsize)
         return out
 
-    def _estimate(self) -> tuple[int, int]:
+    def _tasks(self) -> int:
         res = self.job.results
         tasks = 0
         for st in self.job.steps:
             v = res[st.name]
             if v.kind == "array":
                 tasks += v.lazy.npartitions * (1 if st.name in self.local else 3)
-        return tasks + self.chunk_writes(), max(self.task_memory().values(), default=0)
+        return tasks + self.chunk_writes()
 
 
 def pass_bytes(chunk: list[int], depth: Any, steps: int) -> int:
@@ -162,15 +159,6 @@ def _where(cluster: Any) -> str:
 def _array(a: Any) -> str:
     chunks = tuple(max(c) for c in a.chunks)
     return f"{tuple(a.shape)} {a.dtype}, chunks {chunks} x {a.npartitions}"
-
-
-def size_text(n: float) -> str:
-    """Bytes as text: ``42.2 MiB``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
 
 
 def _is_local(step: Step, job: Job) -> bool:

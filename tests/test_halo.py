@@ -1,4 +1,4 @@
-"""The overlap engine: exact halos for every chunking, depth and boundary mode."""
+"""The halo engine (bigimg._halo): exact halos for every chunking, depth and boundary mode."""
 
 from __future__ import annotations
 
