@@ -23,6 +23,7 @@ import numpy as np
 from dask.base import tokenize
 
 from bigimg._blob_field import along_axis, blob_block, blob_params
+from bigimg._grid import BlockSlices
 from bigimg._random_bits import random_block
 from bigimg._validation import check_int, check_real, is_int
 from bigimg.io.chunking import choose_chunks
@@ -68,11 +69,10 @@ def _lazy(
 ) -> da.Array:
     """One task per chunk: ``func(location, **params)`` with the chunk's global slices."""
     normalized = _chunks(chunks, shape, dtype)
+    where = BlockSlices(normalized)
 
-    def block(block_info: dict | None = None) -> np.ndarray:
-        assert block_info is not None  # dask passes it to every block
-        loc = block_info[None]["array-location"]
-        return func([slice(a, b) for a, b in loc], **params)
+    def block(block_id: tuple[int, ...] = ()) -> np.ndarray:
+        return func(list(where(block_id)), **params)
 
     return da.map_blocks(
         block,
@@ -193,9 +193,10 @@ def noisy(image: Any, *, sigma: float = 0.1, seed: int = 0, kind: str = "gaussia
     out, shape = image.dtype if image.dtype.kind == "f" else np.dtype(np.float64), image.shape
     normal, scale = kind == "gaussian", sigma if kind == "gaussian" else sigma * math.sqrt(12.0)
 
-    def block(x: np.ndarray, block_info: dict | None = None) -> np.ndarray:
-        assert block_info is not None  # dask passes it to every block
-        loc = [slice(a, b) for a, b in block_info[0]["array-location"]]
+    where = BlockSlices(image.chunks)
+
+    def block(x: np.ndarray, block_id: tuple[int, ...] = ()) -> np.ndarray:
+        loc = list(where(block_id))
         field = random_block(loc, shape=shape, seed=seed, normal=normal, dtype=np.float64)
         return (x.astype(np.float64) + (field if normal else field - 0.5) * scale).astype(out)
 

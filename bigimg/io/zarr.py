@@ -26,6 +26,7 @@ import zarr
 from dask.base import tokenize
 
 from bigimg._execute import run_keys, tile_order
+from bigimg._grid import BlockSlices
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError
 from bigimg.io import ome, targets
 from bigimg.io.chunking import check_openable, choose_chunks
@@ -389,9 +390,10 @@ def _check_format(zarr_format: int) -> None:
         raise ValueError(f"zarr_format={zarr_format!r} must be 2 or 3")
 
 
-def _write_block(block: np.ndarray, target: Any, block_info: Any = None) -> np.ndarray:
-    where = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
-    target[where] = block
+def _write_block(
+    block: np.ndarray, target: Any, where: BlockSlices, block_id: tuple[int, ...] = ()
+) -> np.ndarray:
+    target[where(block_id)] = block
     return np.zeros((1,) * block.ndim, np.int8)
 
 
@@ -420,6 +422,7 @@ def write_chunks(
         _write_block,
         array,
         target=ZarrTarget(target),
+        where=BlockSlices(array.chunks),
         dtype=np.int8,
         chunks=(1,) * array.ndim,
         name=name,

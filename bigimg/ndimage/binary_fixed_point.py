@@ -21,6 +21,7 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg import _labels
+from bigimg._grid import BlockSlices
 from bigimg._halo import LocalOp, apply, call_inside
 from bigimg.ndimage.binary_blocks import (
     IMAGE,
@@ -46,13 +47,27 @@ def each_block(func: Any, *arrays: Any, phase: str, **kwargs: Any) -> da.Array:
     return da.map_blocks(func, *arrays, dtype=bool, name=name, **kwargs)
 
 
+def border_pixels(
+    region: da.Array, window: np.ndarray, shape: tuple[int, ...], phase: str
+) -> da.Array:
+    """``region`` where the window around a pixel reaches past the border of
+    an array of ``shape`` (:func:`near_border` on each block)."""
+    where = BlockSlices(region.chunks)
+    return each_block(near_border, region, phase=phase, window=window, shape=shape, where=where)
+
+
 def near_border(
-    block: np.ndarray, window: np.ndarray, shape: tuple[int, ...], block_info: Any = None
+    block: np.ndarray,
+    window: np.ndarray,
+    shape: tuple[int, ...],
+    where: BlockSlices,
+    block_id: tuple[int, ...] = (),
 ) -> np.ndarray:
     """``block`` where the window around a pixel reaches past the array border:
     along each axis, the planes closer to a border than the window reaches."""
     out = np.zeros(block.shape, bool)
-    for ax, ((lo, hi), n) in enumerate(zip(block_info[0]["array-location"], shape)):
+    for ax, (span, n) in enumerate(zip(where(block_id), shape)):
+        lo, hi = span.start, span.stop
         below = max(0, -int(window[:, ax].min()))  # planes 0 .. below - 1 reach out
         above = max(0, int(window[:, ax].max()))  # planes n - above .. n - 1
         index = [slice(None)] * block.ndim
@@ -112,7 +127,7 @@ def until_stable(op: BinaryOp, image: da.Array, mask: Any) -> da.Array:
         region = each_block(np.logical_or, kept, start, phase=phase)
         if bool(op.border_value) != dilation:
             return region, start
-        near = each_block(near_border, kept, phase=phase, window=op.window, shape=image.shape)
+        near = border_pixels(kept, op.window, image.shape, phase)
         return region, each_block(np.logical_or, start, near, phase=phase)
 
     def wide_mask_parts(phase: str) -> tuple[da.Array, da.Array]:

@@ -27,7 +27,12 @@ import scipy.ndimage as ndi
 
 from bigimg._validation import as_dask, check_output
 from bigimg.ndimage.binary_blocks import plan_binary
-from bigimg.ndimage.binary_fixed_point import components, connectivity_of, each_block, near_border
+from bigimg.ndimage.binary_fixed_point import (
+    border_pixels,
+    components,
+    connectivity_of,
+    each_block,
+)
 from bigimg.ndimage.binary_morphology import binary_dilation
 
 __all__ = ["binary_fill_holes", "binary_propagation"]
@@ -183,8 +188,6 @@ def binary_fill_holes(
 
     def parts(phase: str) -> tuple[da.Array, da.Array]:
         region = each_block(np.logical_not, image, phase=phase)
-        return region, each_block(
-            near_border, region, phase=phase, window=op.window, shape=image.shape
-        )
+        return region, border_pixels(region, op.window, image.shape, phase)
 
     return components(parts, connectivity, invert=True)

@@ -22,6 +22,7 @@ from dask.array.core import normalize_chunks
 from dask.base import tokenize
 
 from bigimg import _kernels
+from bigimg._grid import BlockSlices
 from bigimg._resample import (
     Mapping,
     Spline,
@@ -271,9 +272,10 @@ def _mapped_block(
     mapping_func: Callable[..., Any],
     args: tuple,
     kwargs: dict,
-    block_info: Any = None,
+    where: BlockSlices,
+    block_id: tuple[int, ...] = (),
 ) -> np.ndarray:
-    location = block_info[None]["array-location"][1:]
+    location = [(s.start, s.stop) for s in where(block_id)][1:]
     shape = tuple(b - a for a, b in location)
     out = np.empty((block.shape[0], *shape))
     for index in np.ndindex(*shape):
@@ -373,9 +375,11 @@ def geometric_transform(
     kwargs = dict(extra_keywords or {})
     chunks = output_chunks_for(output_chunks, shape, image, dtype)
     token = tokenize(mapping, extra_arguments, kwargs, shape, chunks)
+    grid = da.zeros((image.ndim, *shape), chunks=((image.ndim,), *chunks), dtype=np.float64)
     coords = da.map_blocks(
         _mapped_block,
-        da.zeros((image.ndim, *shape), chunks=((image.ndim,), *chunks), dtype=np.float64),
+        grid,
+        where=BlockSlices(grid.chunks),
         mapping_func=mapping,
         args=tuple(extra_arguments),
         kwargs=kwargs,

@@ -19,7 +19,9 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+from dask.utils import has_keyword
 
+from bigimg._grid import BlockSlices
 from bigimg._halo import map_line_passes
 from bigimg.ndimage.line_distances import (
     chessboard_lines,
@@ -121,11 +123,14 @@ def _pass_next(block: np.ndarray, axis: int, output: Any, **kwargs: Any) -> np.n
 # --- from the carried fields to scipy's results -------------------------------------------------
 
 
-def _coords(block_info: dict | None, shape: tuple[int, ...]) -> list[np.ndarray]:
+def _coords(
+    where: BlockSlices | None, block_id: tuple[int, ...] | None, shape: tuple[int, ...]
+) -> list[np.ndarray]:
     """Global coordinates of a block's pixels, one broadcastable array per axis."""
-    where = block_info[0]["array-location"] if block_info else [(0, n) for n in shape]
+    located = where(block_id) if where is not None and block_id is not None else None
+    spans = [(s.start, s.stop) for s in located] if located else [(0, n) for n in shape]
     grids = []
-    for ax, (lo, hi) in enumerate(where):
+    for ax, (lo, hi) in enumerate(spans):
         view = [1] * len(shape)
         view[ax] = hi - lo
         grids.append(np.arange(lo, hi, dtype=np.int64).reshape(view))
@@ -133,13 +138,16 @@ def _coords(block_info: dict | None, shape: tuple[int, ...]) -> list[np.ndarray]
 
 
 def edt_distances(
-    block: np.ndarray, sampling: tuple[float, ...] | None, block_info: Any = None
+    block: np.ndarray,
+    sampling: tuple[float, ...] | None,
+    where: BlockSlices | None = None,
+    block_id: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     h = _value(block)
     out = np.sqrt(np.where(h >= 0, h, 0.0))
     if (h < 0).any():  # no background at all: scipy's features stay (-1, 0, ..., 0)
         total: float | np.ndarray = 0.0
-        for ax, c in enumerate(_coords(block_info, h.shape)):
+        for ax, c in enumerate(_coords(where, block_id, h.shape)):
             t = ((-1 if ax == 0 else 0) - c).astype(np.float64)
             if sampling is not None:
                 t *= sampling[ax]
@@ -148,12 +156,14 @@ def edt_distances(
     return out
 
 
-def _features(block: np.ndarray, missing: str, block_info: Any = None) -> np.ndarray:
+def _features(
+    block: np.ndarray, missing: str, where: BlockSlices, block_id: tuple[int, ...] = ()
+) -> np.ndarray:
     """scipy's ``indices`` (ndim, ...) int32; ``missing`` says what scipy leaves
     where there is no background at all: 'edt' (-1, 0, ...), 'cdt' the pixel
     itself, 'bf' zeros."""
     valid = block["v"] >= 0
-    coords = _coords(block_info, block.shape)
+    coords = _coords(where, block_id[1:], block.shape)  # the result's axis 0: new
     out = np.empty((block.ndim, *block.shape), np.int32)
     for ax, c in enumerate(coords):
         none: int | np.ndarray
@@ -181,6 +191,8 @@ def finish(
     dist = None
     if distances is not None:
         probe = distances(np.zeros((1,) * carried.ndim, carried.dtype), **kwargs)
+        if has_keyword(distances, "where"):
+            kwargs["where"] = BlockSlices(carried.chunks)
         dist = da.map_blocks(distances, carried, dtype=probe.dtype, **kwargs)
     ind = None
     if carried.dtype.names:
@@ -188,6 +200,7 @@ def finish(
             _features,
             carried,
             scipy_func,
+            BlockSlices(carried.chunks),
             dtype=np.int32,
             new_axis=0,
             chunks=((carried.ndim,), *carried.chunks),

@@ -2,11 +2,16 @@
 
 Every step is called, while the job is checked, on stand-ins for its inputs:
 
-* lazily on placeholders of the real shape, dtype and chunks (``da.zeros``),
-  with dask's scheduler replaced by one that refuses to run: bigimg's
-  functions validate their parameters when called and build graphs without
-  computing, so a bad parameter raises the function's own error here, and the
-  result's shape, dtype and chunks are the real ones;
+* lazily on probes: placeholders (``da.zeros``) of the real dtype and chunk
+  sizes on a grid of at most 3 chunks per axis (the first, second and last:
+  :func:`probe_chunks`), with dask's scheduler replaced by one that refuses
+  to run. bigimg's functions validate their parameters when called and build
+  graphs without computing, so a bad parameter raises the function's own
+  error here. The result's real chunks are its inputs' real chunks on each
+  axis where its probe's are the input probe's, so checking a job costs the
+  same for a terabyte image as for a small one (issue 20). A step that fails
+  on probes, reads images of different shapes, or chooses its own grid is
+  built again on placeholders of the real shape and chunks, which decide;
 * for real on tiny arrays (at most 8 pixels per axis), which is how steps that
   reduce when called (``label``'s count, measurements, histogram thresholds)
   are checked, and how every step's kind of result (image, table, number)
@@ -32,6 +37,7 @@ __all__ = [
     "call_with_extra",
     "check_call",
     "main_value",
+    "probe_chunks",
     "stand_in_result",
 ]
 
@@ -71,9 +77,18 @@ class StandIn:
     """What a value will be: its kind, and stand-ins to build later steps on."""
 
     kind: str  # 'array', 'table' or 'scalar'
-    lazy: Any  # array: a placeholder of the real shape; scalar: 0.0
+    lazy: Any  # array: a placeholder of the real shape and chunks; scalar: 0.0
     small: Any  # the value on tiny inputs
     eager: bool = False  # the step computes when called
+    probe: Any = None  # array: what later steps are built on (probe_chunks)
+
+    def __post_init__(self) -> None:
+        if self.probe is None:
+            probe = self.lazy
+            if self.kind == "array":
+                chunks = probe_chunks(self.lazy.chunks)
+                probe = _placeholder(tuple(map(sum, chunks)), self.lazy.dtype, chunks)
+            object.__setattr__(self, "probe", probe)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -92,6 +107,36 @@ class StandIn:
 
 def _placeholder(shape: tuple[int, ...], dtype: Any, chunks: Any) -> da.Array:
     return da.zeros(shape, dtype=dtype, chunks=chunks)
+
+
+def probe_chunks(chunks: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+    """A probe's chunk grid: per axis, the first, second and last chunk of
+    ``chunks`` (an axis of at most 3 chunks as it is).
+
+    >>> probe_chunks(((4, 4, 4, 4, 2), (8, 8)))
+    ((4, 4, 2), (8, 8))
+    """
+    return tuple(c if len(c) <= 3 else (c[0], c[1], c[-1]) for c in chunks)
+
+
+def _real_chunks(probe: Any, inputs: list[StandIn]) -> Any:
+    """The real chunks of a step's result built on probes: per axis, an input
+    whose probe has the result's chunks there gives its real chunks; None if
+    an axis has none (the step chose its own grid)."""
+    out = []
+    for axis, c in enumerate(probe.chunks):
+        real = next(
+            (
+                s.lazy.chunks[axis]
+                for s in inputs
+                if s.kind == "array" and s.probe.ndim == probe.ndim and s.probe.chunks[axis] == c
+            ),
+            None,
+        )
+        if real is None:
+            return None
+        out.append(real)
+    return tuple(out)
 
 
 def main_value(value: Any) -> tuple[Any, Any]:
@@ -136,11 +181,27 @@ def _kind(value: Any) -> str:
 
 def stand_in_result(step: Any, results: Mapping[str, StandIn]) -> StandIn:
     """Build ``step`` on stand-ins (see the module text); raise its error."""
-    lazy_inputs = {n: results[n].lazy for n in step.uses}
+    inputs = [results[n] for n in step.uses]
+    shapes = {s.shape for s in inputs if s.kind == "array"}
     eager = False
     try:
         with dask.config.set(scheduler=_refuse):
-            lazy = call(step, lazy_inputs)
+            lazy = None
+            if len(shapes) == 1:
+                try:
+                    lazy = call(step, {n: results[n].probe for n in step.uses})
+                except _Refused:
+                    raise
+                except Exception:  # the real image decides (below)
+                    lazy = None
+                if isinstance(lazy, da.Array):
+                    chunks = _real_chunks(lazy, inputs)
+                    lazy = None if chunks is None else _placeholder(
+                        tuple(map(sum, chunks)), lazy.dtype, chunks)  # fmt: skip
+            if lazy is None:  # on placeholders of the real shape and chunks
+                lazy = call(step, {n: results[n].lazy for n in step.uses})
+                if isinstance(lazy, da.Array):  # keep its grid, not its graph
+                    lazy = _placeholder(lazy.shape, lazy.dtype, lazy.chunks)
     except _Refused:
         eager, lazy = True, None
     small = call(step, {n: results[n].small for n in step.uses})
@@ -149,7 +210,7 @@ def stand_in_result(step: Any, results: Mapping[str, StandIn]) -> StandIn:
         small = small.compute()
     if lazy is None:
         if kind == "array":
-            first = results[step.uses[0]]
+            first = inputs[0]
             shape = first.shape if small.shape == first.small.shape else small.shape
             chunks = first.lazy.chunks if shape == first.shape else "auto"
             lazy = _placeholder(shape, small.dtype, chunks)

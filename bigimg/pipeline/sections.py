@@ -152,16 +152,16 @@ def check_pictures(
         contour = options.pop("contour", None)
         try:
             if kind == "histogram":
-                check_call(preview.save_histogram, value.lazy, _NOWHERE, **options)
+                check_call(preview.save_histogram, value.probe, _NOWHERE, **options)
                 continue
             if contour is not None:
                 mask = results.get(str(contour))
                 if mask is None or mask.kind != "array":
                     continue  # reported with the outputs
-                options["contour"] = mask.lazy
+                options["contour"] = mask.probe
             step = next((s for s in steps if s.name == out.source), None)
             labels = draws_labels(kind, step, value)
-            check_call(preview.save_image, value.lazy, _NOWHERE, labels=labels, **options)
+            check_call(preview.save_image, value.probe, _NOWHERE, labels=labels, **options)
         except Exception as exc:
             p.add(out.line, f"output {str(out.path)!r}: {message(exc)}")
 
