@@ -69,9 +69,8 @@ def test_every_value_has_the_grid_the_real_call_gives(
             value = None
         if isinstance(value, da.Array):
             got = job.results[step.name].lazy
-            assert (got.shape, got.dtype, got.chunks) == (value.shape, value.dtype, value.chunks), (
-                step.name
-            )
+            want = (value.shape, value.dtype, value.chunks)
+            assert (got.shape, got.dtype, got.chunks) == want, step.name
             probe = job.results[step.name].probe
             assert probe.chunks == probe_chunks(value.chunks) and probe.dtype == value.dtype
         real[step.name] = value if isinstance(value, da.Array) else job.results[step.name].lazy
