@@ -279,8 +279,47 @@ def widen(block: np.ndarray, cval: Any) -> np.ndarray:
 
 
 def _gather(parts: list[Any], plans: Sequence[_AxisPlan], cval: Any) -> np.ndarray:
-    """Assemble the extended input of one chunk from its neighbours' blocks."""
-    return assemble(parts, tuple(plan.index for plan in plans), cval)
+    """Assemble the extended input of one chunk from its neighbours' blocks
+    (whole, or the edges of :func:`_edges`)."""
+    return assemble(_pick(parts, plans, 0, ()), tuple(plan.index for plan in plans), cval)
+
+
+def _pick(parts: Any, plans: Sequence[_AxisPlan], axis: int, crop: tuple) -> Any:
+    """``parts`` with each neighbour's edges replaced by the one part needed."""
+    if axis == len(plans):
+        return parts[crop] if isinstance(parts, dict) else parts
+    crops = plans[axis].crops
+    return [_pick(p, plans, axis + 1, (*crop, crops[k])) for k, p in enumerate(parts)]
+
+
+def _edges(block: np.ndarray, crops: tuple[tuple[tuple[int, int], ...], ...]) -> dict:
+    """The parts ``crops`` of ``block`` its neighbours need, copied (a view
+    would keep the whole block in memory as long as a neighbour waits)."""
+    return {crop: block[tuple(slice(a, b) for a, b in crop)].copy() for crop in crops}
+
+
+def _edge_keys(
+    image: da.Array,
+    blocks: Sequence[tuple[int, ...]],
+    crops: Sequence[tuple[tuple[int, int], ...]],
+    edges_name: str,
+    needed: dict[tuple[int, ...], set[tuple[tuple[int, int], ...]]],
+) -> list[Any]:
+    """Nested keys of what a task needs of ``image``: per axis the ``blocks``
+    and the part ``crops[axis][k]`` of each. Whole blocks are used as they
+    are; of the others, the task takes the block's edges task (one per block,
+    holding every part its neighbours need: ``needed``), so only the pixels
+    needed move between workers, at one task per block."""
+    keys = np.empty([len(b) for b in blocks], dtype=object)
+    for pos in product(*(range(len(b)) for b in blocks)):
+        block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
+        crop = tuple(crops[ax][k] for ax, k in enumerate(pos))
+        if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
+            keys[pos] = (image.name, *block)
+        else:
+            needed.setdefault(block, set()).add(crop)
+            keys[pos] = (edges_name, *block)
+    return _nested_list(keys)
 
 
 def assemble(parts: list[Any], indexes: Sequence[slice | np.ndarray], cval: Any) -> np.ndarray:
@@ -437,14 +476,17 @@ def map_halo(
     out_name = (
         f"{name}-{tokenize(identity, [i.name for i in images], depth, boundary, cvals, dtype)}"
     )
-    strip_name = f"halo-strip-{tokenize(out_name)}"
-    strips: dict[Any, Any] = {}  # neighbours' needed parts, so only those are moved
+    edges_names = [f"halo-edges-{tokenize(out_name, i)}" for i in range(len(images))]
+    needed: dict[tuple[int, ...], set[Any]] = {}  # block -> the parts neighbours need
     layer: dict[Any, Any] = {}
     for idx in product(*(range(len(c)) for c in first.chunks)):
         axis_plans = tuple(plans[ax][i] for ax, i in enumerate(idx))
         blocks = [p.blocks for p in axis_plans]
         crops = [p.crops for p in axis_plans]
-        args = [part_keys(image, blocks, crops, strip_name, strips) for image in images]
+        args = [
+            _edge_keys(image, blocks, crops, edges, needed)
+            for image, edges in zip(images, edges_names)
+        ]
         layer[(out_name, *idx)] = (
             _run_block,
             func,
@@ -462,10 +504,14 @@ def map_halo(
         layers.update(graph.layers)
         dependencies.update(graph.dependencies)
         inputs.update(image.__dask_layers__())
-    if strips:
-        layers[strip_name] = strips
-        dependencies[strip_name] = set(inputs)
-        inputs.add(strip_name)
+    if needed:
+        for image, edges in zip(images, edges_names):
+            layers[edges] = {
+                (edges, *block): (_edges, (image.name, *block), tuple(sorted(parts)))
+                for block, parts in needed.items()
+            }
+            dependencies[edges] = set(image.__dask_layers__())
+        inputs.update(edges_names)
     layers[out_name] = layer
     dependencies[out_name] = inputs
     graph = HighLevelGraph(layers, dependencies)

@@ -13,12 +13,14 @@ every chunking:
    the whole array.
 2. **Faces.** Between two neighbouring rows of blocks along an axis, only the
    last plane of the lower blocks and the first plane of the upper ones can
-   connect. For each block a task takes its last plane along the axis and the
-   facing first plane of the blocks above it (its own and, for diagonal
-   structures, one-pixel margins of the blocks beside those), and lists the
-   pairs of labels the structure connects across the plane. Pairs across a
-   chunk *corner* are seen by the plane of every axis they cross. Tasks:
-   O(blocks x ndim); data: faces only.
+   connect. Each block has one edges task (its first planes along every
+   axis, as the blocks below it face them: whole, or a one-pixel margin for
+   a diagonal neighbour) and one summary task: its labels' first pixels, and
+   the pairs of labels the structure connects across its last plane along
+   each axis and the facing planes above it (its own upper neighbour's and,
+   for diagonal structures, the margins of the blocks beside that one).
+   Pairs across a chunk *corner* are seen by the plane of every axis they
+   cross. Tasks: 3 per block; data moved: faces only.
 3. **Union.** All face pairs are unioned at once
    (``scipy.sparse.csgraph.connected_components`` on the labels that occur
    in pairs only): O(labels on faces).
@@ -28,8 +30,8 @@ every chunking:
    The lookup table is cut into one slice per block.
 
 Steps 1-3 run when :func:`merge_labels` is called (scipy returns the number
-of labels eagerly, and it needs them); only the small per-block summaries and
-the face pairs are kept. The returned label image is lazy: each block is
+of labels eagerly, and it needs them); only the small per-block summaries
+(first pixels and face pairs) are kept. The returned label image is lazy: each block is
 labelled again and its pixels written straight through its slice of the table
 (:func:`bigimg._labels.blocks.label_block_mapped`).
 """
@@ -112,6 +114,48 @@ def _plane(
     return plane
 
 
+def _first_planes(
+    local: BlockLabels, needs: tuple[tuple[int, tuple[int, ...]], ...], ordinal: int
+) -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
+    """A block's first planes along each axis that its lower neighbours face,
+    coded; for ``(axis, delta)``, cropped to the one-pixel margin across the
+    other axes where ``delta`` is not 0 (a diagonal neighbour's view)."""
+    out = {}
+    for axis, delta in needs:
+        crop = tuple(
+            slice(None) if d == 0 else slice(0, 1) if d > 0 else slice(-1, None) for d in delta
+        )
+        out[(axis, delta)] = _plane(local, axis, False, crop, ordinal)
+    return out
+
+
+def _summary(
+    local: BlockLabels,
+    offset: tuple[int, ...],
+    shape: tuple[int, ...],
+    ordinal: int,
+    faces: list[Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the merge needs of one block: its labels' first pixels
+    (:func:`_first_pixels`) and the coded pairs across its faces with the
+    blocks above it (``faces``: per axis, ``[axis, shift, steps, uppers,
+    picks]``, ``uppers`` the facing blocks' :func:`_first_planes` and
+    ``picks`` the plane of each)."""
+    found = []
+    full = tuple(slice(None) for _ in offset)
+    for axis, shift, steps, uppers, picks in faces:
+        lower = _plane(local, axis, True, full, ordinal)
+        found.append(_face_pairs(lower, _picked(uppers, picks), axis, shift, steps))
+    pairs = np.concatenate(found) if found else np.empty((0, 2), np.int64)
+    return _first_pixels(local, offset, shape), pairs
+
+
+def _picked(uppers: Any, picks: Any) -> Any:
+    if isinstance(uppers, dict):
+        return uppers[picks]
+    return [_picked(u, p) for u, p in zip(uppers, picks)]
+
+
 def _face_pairs(
     lower: np.ndarray, uppers: list[Any], axis: int, shift: tuple[int, ...], steps: np.ndarray
 ) -> np.ndarray:
@@ -169,14 +213,11 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
     ordinal = {b: k for k, b in enumerate(blocks)}
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
     token = tokenize(image.name, structure)
-    local_name, summary_name = f"label-local-{token}", f"label-first-{token}"
-    plane_name, face_name = f"label-plane-{token}", f"label-face-{token}"
+    local_name, edge_name = f"label-local-{token}", f"label-edges-{token}"
+    summary_name = f"label-summary-{token}"
     layer: dict[Any, Any] = {}
-    for b in blocks:
-        layer[(local_name, *b)] = (label_block, (image.name, *b), structure)
-        offset = tuple(starts[ax][i] for ax, i in enumerate(b))
-        layer[(summary_name, *b)] = (_first_pixels, (local_name, *b), offset, shape)
-    faces = []
+    faces: dict[tuple[int, ...], list[Any]] = {b: [] for b in blocks}  # b's faces, as lower
+    needs: dict[tuple[int, ...], set[Any]] = {}  # the planes b's lower neighbours need
     centre = np.ones(ndim, int)
     for axis in range(ndim):
         steps = np.argwhere(structure) - centre
@@ -187,9 +228,6 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
         for b in blocks:
             if b[axis] + 1 >= len(chunks[axis]):
                 continue
-            full = tuple(slice(None) for _ in range(ndim))
-            lower = (plane_name, *b, axis, 1)
-            layer[lower] = (_plane, (local_name, *b), axis, True, full, ordinal[b])
             # the facing blocks: b one up along axis, and its neighbours across where
             # the structure reaches diagonally (one-pixel margins of them)
             around = [
@@ -200,28 +238,29 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
             ]
             shift = tuple(1 if -1 in around[ax] else 0 for ax in range(ndim))
             uppers = np.empty([len(a) for a in around], dtype=object)
+            picks = np.empty([len(a) for a in around], dtype=object)
             for pos in product(*(range(len(a)) for a in around)):
-                delta = [around[ax][k] for ax, k in enumerate(pos)]
+                delta = tuple(around[ax][k] for ax, k in enumerate(pos))
                 up = tuple(b[ax] + (1 if ax == axis else delta[ax]) for ax in range(ndim))
-                crop = tuple(
-                    slice(None) if d == 0 else slice(0, 1) if d > 0 else slice(-1, None)
-                    for d in delta
-                )
-                key = (plane_name, *up, axis, 0, *delta)
-                layer[key] = (_plane, (local_name, *up), axis, False, crop, ordinal[up])
-                uppers[pos] = key
-            key = (face_name, *b, axis)
-            layer[key] = (_face_pairs, lower, uppers.tolist(), axis, shift, steps)
-            faces.append(key)
+                needs.setdefault(up, set()).add((axis, delta))
+                uppers[pos], picks[pos] = (edge_name, *up), (axis, delta)
+            faces[b].append([axis, shift, steps, uppers.tolist(), picks.tolist()])
+    for b in blocks:
+        layer[(local_name, *b)] = (label_block, (image.name, *b), structure)
+        if b in needs:
+            layer[(edge_name, *b)] = (
+                _first_planes, (local_name, *b), tuple(sorted(needs[b])), ordinal[b])  # fmt: skip
+        offset = tuple(starts[ax][i] for ax, i in enumerate(b))
+        layer[(summary_name, *b)] = (
+            _summary, (local_name, *b), offset, shape, ordinal[b], faces[b])  # fmt: skip
     merge = f"label-merge-{token}"
     graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
-    summaries = [(summary_name, *b) for b in blocks]
-    # block by block (a block's summary, then its faces) in Z order: on a cluster the
-    # keys go in windows of compact patches of blocks, each block labelled about once
-    rank: dict[tuple[object, ...], int] = {b: i for i, b in enumerate(tile_order(blocks))}
-    order = sorted(summaries + faces, key=lambda k: (rank[k[1 : 1 + ndim]], len(k), k[-1]))
+    # block by block in Z order: on a cluster the keys go in windows of compact
+    # patches of blocks, each block labelled about once
+    order = [(summary_name, *b) for b in tile_order(blocks)]
     values = dict(zip(order, compute_keys(graph, order), strict=True))
-    firsts, found = [values[k] for k in summaries], [values[k] for k in faces]
+    summaries = [values[(summary_name, *b)] for b in blocks]
+    firsts, found = [f for f, _ in summaries], [pairs for _, pairs in summaries]
     return _number(blocks, firsts, found)
 
 
