@@ -23,6 +23,7 @@ __all__ = [
     "MetadataError",
     "MissingChunkError",
     "TargetExistsError",
+    "TaskMemoryError",
     "UnknownFormatError",
     "WriteError",
 ]
@@ -63,6 +64,13 @@ class MissingChunkError(CorruptDataError):
     """A Zarr chunk that must be stored is absent: the store was written by
     bigimg (which stores every chunk), or ``missing_chunks='error'`` was asked.
     The message names the store and the chunk key."""
+
+
+class TaskMemoryError(BigimgError, MemoryError):
+    """One task of a call would need more memory than one task may use where
+    it runs (a worker's memory limit per thread, or on threads the memory
+    available per thread). Raised when the call builds its graph, before
+    any work; the message names the function and chunks that fit."""
 
 
 class WriteError(BigimgError, OSError):

@@ -71,8 +71,8 @@ def _shrink_block(block: np.ndarray, factors: tuple[int, ...], method: str) -> n
     for axis, f in enumerate(factors):
         if f == 1:
             continue
-        if method == "nearest":
-            out = out[(slice(None),) * axis + (slice(None, None, f),)]
+        if method == "nearest":  # a copy: a view would keep the whole block in memory
+            out = out[(slice(None),) * axis + (slice(None, None, f),)].copy()
             continue
         n = out.shape[axis]
         starts = np.arange(0, n, f)

@@ -7,10 +7,16 @@ default scheduler; the process's peak RSS (``getrusage``) at each size, and
 the ratio of the largest to the smallest. Memory must be bounded by the
 chunks in flight, not by the width of the image.
 
+With ``--tutorial`` it also runs ``bigimg run configs/tutorial.yaml`` at
+each size given (fresh process each; on threads, and with ``--workers 2`` on
+a local cluster too, where the peak of the largest worker process is shown
+beside the client's).
+
 Usage::
 
     python scripts/threaded_memory.py                         # 8192^2 .. 32768^2, 256^3 .. 768^3
     python scripts/threaded_memory.py --sizes2d 4096 8192 --sizes3d 128 256   # quick
+    python scripts/threaded_memory.py --sizes2d --sizes3d --tutorial 4096 16384 --workers 0 2
 
 Prints a table and, last, one JSON line with the figures.
 """
@@ -40,6 +46,47 @@ bigimg.save(ndimage.gaussian_filter(x, 2.0), out)
 seconds = time.perf_counter() - t
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, seconds, x.numblocks)
 """
+
+
+TUTORIAL_CHILD = r"""
+import resource, sys, time
+from bigimg.cli import main
+t = time.perf_counter()
+code = main(["run", sys.argv[1], "--quiet", *sys.argv[2:]])
+seconds = time.perf_counter() - t
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # the largest
+print(own, workers, seconds, code)
+"""
+
+TUTORIAL = Path(__file__).resolve().parents[1] / "configs" / "tutorial.yaml"
+
+
+def measure_tutorial(n: int, workers: int, workdir: Path) -> dict:
+    """The tutorial job at ``n``^2 in a fresh process: its peak, and the peak
+    of its largest worker process (local cluster of ``workers``; 0: threads)."""
+    out = workdir / f"tutorial-{n}-{workers}"
+    shutil.rmtree(out, ignore_errors=True)
+    settings = [f"input.shape=[{n},{n}]", f"output_dir={out}"]
+    if workers:
+        settings.append(f"cluster.workers={workers}")
+    run = subprocess.run(
+        [sys.executable, "-c", TUTORIAL_CHILD, str(TUTORIAL), *(f"--set={s}" for s in settings)],
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode:
+        raise SystemExit(run.stderr)
+    own, largest, seconds, code = run.stdout.split()[-4:]
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "tutorial": n,
+        "workers": workers,
+        "peak_mib": round(int(own) / 2**20),
+        "worker_peak_mib": round(int(largest) / 2**20) if workers else None,
+        "seconds": round(float(seconds), 1),
+        "exit": int(code),
+    }
 
 
 def make_image(path: Path, shape: tuple[int, ...], chunk: int, noise: bool = False) -> None:
@@ -91,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes3d", type=int, nargs="*", default=[256, 512, 768])
     parser.add_argument("--workdir", type=Path, default=Path("bigimg-threaded-memory"))
     parser.add_argument("--noise", action="store_true", help="random values (poorly compressible)")
+    parser.add_argument("--tutorial", type=int, nargs="*", default=[], help="tutorial job sizes")
+    parser.add_argument("--workers", type=int, nargs="*", default=[0], help="0: threads")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -110,6 +159,26 @@ def main(argv: list[str] | None = None) -> int:
         peaks = [r["peak_mib"] for r in rows if len(r["shape"]) == ndim]
         if len(peaks) > 1:
             ratios[f"{ndim}d"] = round(peaks[-1] / peaks[0], 2)
+    for workers in args.workers:
+        jobs = []
+        for n in args.tutorial:
+            row = measure_tutorial(n, workers, args.workdir)
+            where = f"{workers} workers" if workers else "threads"
+            largest = f", largest worker {row['worker_peak_mib']} MiB" if workers else ""
+            print(
+                f"tutorial {n}^2 on {where}: peak {row['peak_mib']} MiB{largest}, "
+                f"{row['seconds']} s (exit {row['exit']})",
+                flush=True,
+            )
+            jobs.append(row)
+        if len(jobs) > 1:
+            name = f"tutorial-{workers}w" if workers else "tutorial-threads"
+            ratios[name] = round(jobs[-1]["peak_mib"] / jobs[0]["peak_mib"], 2)
+            if workers:
+                ratios[name + "-worker"] = round(
+                    jobs[-1]["worker_peak_mib"] / jobs[0]["worker_peak_mib"], 2
+                )
+        rows.extend(jobs)
     print("peak ratio, largest / smallest:", ratios)
     print(json.dumps({"rows": rows, "ratios": ratios}))
     shutil.rmtree(args.workdir, ignore_errors=True)

@@ -7,10 +7,16 @@ import re
 import textwrap
 from pathlib import Path
 
+import dask
+import dask.array as da
+import numpy as np
 import pytest
 
+import bigimg.ndimage as bnd
 from bigimg import pipeline
+from bigimg._budget import CHECK
 from bigimg.cli import main
+from bigimg.errors import TaskMemoryError
 from bigimg.pipeline import budget
 
 JOB = textwrap.dedent(
@@ -84,3 +90,55 @@ def test_threads_share_the_memory_available(tmp_path: Path) -> None:
     assert per_worker == 2**30 and how == "1.0 GiB per worker / 1 thread(s)"
     remote, how = budget.allowed({"scheduler": "tcp://127.0.0.1:1"})
     assert remote is None and "remote" in how
+
+
+# --- calls of the Python API (bigimg._budget) -----------------------------------------------
+
+
+def test_a_call_whose_tasks_cannot_fit_is_refused_when_called() -> None:
+    huge = da.zeros((60_000, 60_000), chunks=(60_000, 60_000), dtype=np.float32)  # 13 GiB
+    for call, name in [
+        (lambda: bnd.gaussian_filter(huge, 2), "gaussian_filter"),
+        (lambda: bnd.median_filter(huge, 3), "median_filter"),
+        (lambda: bnd.binary_opening(huge > 0), "binary"),
+        (lambda: bnd.label(huge > 0)[0], "label"),
+    ]:
+        with pytest.raises(TaskMemoryError) as refused:  # on threads: refused when called
+            call()
+        text = str(refused.value)
+        assert text.startswith(name) and "one task may use" in text, text
+        fit = [int(n) for n in re.search(r"rechunk to \[(\d+), (\d+)\]", text).groups()]  # type: ignore[union-attr]
+        assert fit[0] < 60_000 and fit == sorted(fit)
+    # the suggested chunks are accepted (and nothing runs: the call is lazy)
+    bnd.gaussian_filter(huge.rechunk((4096, 4096)), 2)
+
+
+def test_a_call_on_a_cluster_is_held_to_its_workers_memory_limit() -> None:
+    from distributed import Client, LocalCluster
+
+    image = da.zeros((8192, 8192), chunks=(8192, 8192), dtype=np.float32)  # 256 MiB a chunk
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            memory_limit="256MiB",
+            processes=False,
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster),
+    ):
+        with pytest.raises(TaskMemoryError, match=r"256\.0 MiB per worker / 2 threads"):
+            bnd.gaussian_filter(image, 2)
+        bnd.gaussian_filter(image.rechunk(1024), 2)  # 1024^2 chunks fit in 128 MiB
+    bnd.gaussian_filter(image, 2)  # on threads again: the memory of this machine
+
+
+def test_jobs_check_their_plan_not_each_call(tmp_path: Path) -> None:
+    # a job on a worker of 256 MiB whose steps fit is not refused by the calls inside it
+    job = _job(tmp_path, [512, 512])
+    pipeline.run(job, progress=False)
+    assert (tmp_path / "out" / "labels.zarr").exists()
+    with dask.config.set({CHECK: False}):  # and the switch turns the check of calls off
+        bnd.gaussian_filter(
+            da.zeros((200_000, 200_000), chunks=(200_000, 200_000), dtype=np.float32), 2
+        )

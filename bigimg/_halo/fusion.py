@@ -371,6 +371,7 @@ def fused(func: Callable[..., Any]) -> Callable[..., da.Array]:
             cval=0.0,
             dtype=out.dtype,
             name=f"fused-{func.__name__}",
+            per_pixel=8 * (len(steps) + 1),  # doubles for each step and the result
             token=(
                 func,
                 params,

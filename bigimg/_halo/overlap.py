@@ -30,9 +30,11 @@ from typing import Any, cast
 
 import dask.array as da
 import numpy as np
+from dask._task_spec import GraphNode, Task
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from bigimg._budget import check_task, halo_need
 from bigimg._halo.reach import Depth
 from bigimg._kernels import extend_indices, holds
 from bigimg.io.chunking import TARGET_CHUNK_BYTES
@@ -298,6 +300,31 @@ def _edges(block: np.ndarray, crops: tuple[tuple[tuple[int, int], ...], ...]) ->
     return {crop: block[tuple(slice(a, b) for a, b in crop)].copy() for crop in crops}
 
 
+def _edge_tasks(
+    image: da.Array, edges: str, needed: dict[tuple[int, ...], set[Any]]
+) -> tuple[dict[Any, Any], bool]:
+    """The edges task of every block in ``needed``, and whether any reads
+    ``image``'s chunk task.
+
+    A chunk task that depends on nothing (a read from storage, synthetic
+    data) is done again inside the edges task, not shared with the chunk's
+    own task: no chunk is then kept in memory for its neighbours, whatever
+    order the scheduler runs the tasks in, at the price of reading such a
+    chunk twice. Other chunks (computed from other tasks) are shared."""
+    graph = image.__dask_graph__()
+    out: dict[Any, Any] = {}
+    reads = False
+    for block, parts in needed.items():
+        key, crops = (image.name, *block), tuple(sorted(parts))
+        task = graph[key]
+        if isinstance(task, GraphNode) and not task.dependencies:
+            out[(edges, *block)] = Task((edges, *block), _edges, task, crops)
+        else:
+            out[(edges, *block)] = (_edges, key, crops)
+            reads = True
+    return out, reads
+
+
 def _edge_keys(
     image: da.Array,
     blocks: Sequence[tuple[int, ...]],
@@ -417,6 +444,7 @@ def map_halo(
     dtype: Any,
     name: str = "halo",
     token: Any = None,
+    per_pixel: int | None = None,
 ) -> da.Array:
     """Apply ``func`` to every chunk of ``images`` extended by ``depth``.
 
@@ -438,6 +466,11 @@ def map_halo(
         Of the result.
     name, token : optional
         Graph key prefix, and what identifies ``func`` (defaults to ``func``).
+    per_pixel : int, optional
+        Bytes a task needs per pixel of the extended block (default: the
+        inputs, a working copy and the result in doubles); a task that would
+        need more than one task may use is refused here
+        (:func:`bigimg._budget.check_task`).
     """
     first = images[0]
     ndim = first.ndim
@@ -471,6 +504,9 @@ def map_halo(
             token=token,
         )
         return out.rechunk(first.chunks)
+    if per_pixel is None:
+        per_pixel = sum(i.dtype.itemsize for i in images) + 16 + dtype.itemsize
+    check_task(halo_need(depth, per_pixel), [max(c) for c in first.chunks], name)
     plans = [_plan_axis(c, d, b) for c, d, b in zip(first.chunks, depth, boundary)]
     identity = token if token is not None else func
     out_name = (
@@ -506,11 +542,8 @@ def map_halo(
         inputs.update(image.__dask_layers__())
     if needed:
         for image, edges in zip(images, edges_names):
-            layers[edges] = {
-                (edges, *block): (_edges, (image.name, *block), tuple(sorted(parts)))
-                for block, parts in needed.items()
-            }
-            dependencies[edges] = set(image.__dask_layers__())
+            layers[edges], reads = _edge_tasks(image, edges, needed)
+            dependencies[edges] = set(image.__dask_layers__()) if reads else set()
         inputs.update(edges_names)
     layers[out_name] = layer
     dependencies[out_name] = inputs

@@ -38,6 +38,7 @@ labelled again and its pixels written straight through its slice of the table
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -50,6 +51,7 @@ from dask.highlevelgraph import HighLevelGraph
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from bigimg._budget import check_task
 from bigimg._execute import compute_keys, tile_order
 from bigimg._labels.blocks import BlockLabels, label_block, label_block_mapped
 
@@ -209,6 +211,9 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
             f"label: chunks of {tuple(max(c) for c in chunks)} pixels hold 2**{_SHIFT} "
             "or more, more local labels than the merge can code; use smaller chunks"
         )
+    # a block's labels, union-find parents and first pixels: 8 bytes each a pixel
+    per_pixel = image.dtype.itemsize + 24
+    check_task(lambda c: math.prod(c) * per_pixel, [max(c) for c in chunks], "label")
     blocks = list(product(*(range(len(c)) for c in chunks)))
     ordinal = {b: k for k, b in enumerate(blocks)}
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]

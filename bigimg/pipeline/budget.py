@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import dask
-import psutil
 from dask.utils import parse_bytes
 
+from bigimg._budget import threads_allowance
 from bigimg.cluster import local_defaults
 from bigimg.monitor import size_text
 from bigimg.pipeline.config import ConfigError
@@ -43,8 +43,7 @@ def allowed(cluster: Mapping[str, Any]) -> tuple[int | None, str]:
     threads = int(
         cluster.get("threads") or dask.config.get("num_workers", None) or os.cpu_count() or 1
     )
-    free = psutil.virtual_memory().available
-    return free // threads, f"{size_text(free)} available / {threads} threads"
+    return threads_allowance(threads)
 
 
 def describe(plan: Plan) -> str:

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bigimg._budget import halo_need
 from bigimg._halo import Tracer, trace
 from bigimg.monitor import size_text
 from bigimg.pipeline.checks import call
@@ -143,8 +144,7 @@ class Plan:
 def pass_bytes(chunk: list[int], depth: Any, steps: int) -> int:
     """Projected bytes of a fused pass's task: the halo-extended block in
     doubles, for each of its ``steps`` and the result."""
-    extended = math.prod(c + a + b for c, (a, b) in zip(chunk, depth))
-    return extended * 8 * (steps + 1)
+    return halo_need(depth, 8 * (steps + 1))(chunk)
 
 
 def _where(cluster: Any) -> str:

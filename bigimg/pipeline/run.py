@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import dask
 import dask.array as da
 import numpy as np
 import psutil
@@ -28,6 +29,7 @@ import zarr
 
 import bigimg
 import bigimg.ndimage as bnd
+from bigimg._budget import CHECK
 from bigimg.io import targets
 from bigimg.monitor import PeakMemory
 from bigimg.ndimage.regions import write_table
@@ -351,7 +353,8 @@ def _run_locked(job: Job, *, keep_work: bool, progress: bool, stream: TextIO | N
         memory_limit=cluster.get("memory_limit"),
         threads=cluster.get("threads"),
     )
-    with PeakMemory() as memory, where_to as where:
+    # the plan's budget was checked (above); calls inside the job are not checked again
+    with PeakMemory() as memory, where_to as where, dask.config.set({CHECK: False}):
         read0, wrote0 = _io()
         runner = _Runner(the_plan, writer, bar)
         for out in job.outputs:
