@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import bigimg.ndimage as bnd
-from bigimg import pipeline
-from bigimg._budget import CHECK
+from bigimg import _budget, pipeline
 from bigimg.cli import main
 from bigimg.errors import TaskMemoryError
 from bigimg.pipeline import budget
@@ -133,12 +132,19 @@ def test_a_call_on_a_cluster_is_held_to_its_workers_memory_limit() -> None:
     bnd.gaussian_filter(image, 2)  # on threads again: the memory of this machine
 
 
-def test_jobs_check_their_plan_not_each_call(tmp_path: Path) -> None:
-    # a job on a worker of 256 MiB whose steps fit is not refused by the calls inside it
-    job = _job(tmp_path, [512, 512])
+def test_jobs_check_their_plan_not_each_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with every call's allowance 1 byte, a job whose plan fits still runs:
+    # its calls are not checked again (the plan was, by bigimg.pipeline.budget)
+    monkeypatch.setattr(_budget, "allowance", lambda: (1, "1 byte, for the test"))
+    with pytest.raises(TaskMemoryError):
+        bnd.gaussian_filter(da.zeros((64, 64), chunks=32), 2)
+    job = pipeline.loads(
+        JOB.format(chunks=[1024, 1024]).replace("cluster: {workers: 1, memory_limit: 256MiB}", ""),
+        output_dir=tmp_path / "out",
+    )
     pipeline.run(job, progress=False)
     assert (tmp_path / "out" / "labels.zarr").exists()
-    with dask.config.set({CHECK: False}):  # and the switch turns the check of calls off
-        bnd.gaussian_filter(
-            da.zeros((200_000, 200_000), chunks=(200_000, 200_000), dtype=np.float32), 2
-        )
+    with dask.config.set({_budget.CHECK: False}):  # the switch, for any call
+        bnd.gaussian_filter(da.zeros((64, 64), chunks=32), 2)

@@ -28,7 +28,6 @@ import dask
 import dask.array as da
 import numpy as np
 
-from bigimg._budget import CHECK
 from bigimg.pipeline import ops
 
 __all__ = [
@@ -185,8 +184,8 @@ def stand_in_result(step: Any, results: Mapping[str, StandIn]) -> StandIn:
     inputs = [results[n] for n in step.uses]
     shapes = {s.shape for s in inputs if s.kind == "array"}
     eager = False
-    try:  # the job's budget is checked on its plan (bigimg.pipeline.budget), not here
-        with dask.config.set({"scheduler": _refuse, CHECK: False}):
+    try:
+        with dask.config.set(scheduler=_refuse):
             lazy = None
             if len(shapes) == 1:
                 try:

@@ -35,7 +35,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+import dask
+
 from bigimg import datasets
+from bigimg._budget import CHECK
 from bigimg.errors import BigimgError
 from bigimg.io import targets
 from bigimg.pipeline import ops, sections, writes
@@ -207,6 +210,19 @@ def loads(
     ...     print(error.problems)
     ["job.yaml:4: step 'labels': unknown op 'labl' (did you mean 'label'?)"]
     """
+    # a job's memory is checked on its plan (bigimg.pipeline.budget), not call by call
+    with dask.config.set({CHECK: False}):
+        return _loads(text, file, output_dir, overwrite, scheduler, settings)
+
+
+def _loads(
+    text: str,
+    file: str,
+    output_dir: str | Path | None,
+    overwrite: bool,
+    scheduler: str | None,
+    settings: tuple[str, ...],
+) -> Job:
     try:
         data, duplicates = parse(text, file)
         for assignment in settings:
