@@ -15,6 +15,7 @@ from bigimg import _halo
 from bigimg._halo import Frame, map_halo
 from bigimg._kernels import extend_indices, normalize_modes
 from tests.guards import raise_if_dask_computes
+from tests.reference import assert_same
 from tests.strategies import MODES, chunked_arrays
 
 
@@ -177,3 +178,26 @@ def test_map_halo_rejects_mismatched_inputs() -> None:
             boundary=("reflect",),
             dtype=float,
         )
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("chunks", [(4, 5, 6), (3, 7, 4), (9, 4, 5)])
+@pytest.mark.parametrize("source", ["stored", "computed"])
+def test_3d_edges_split_in_three_give_the_same_result(
+    monkeypatch: pytest.MonkeyPatch, split: bool, chunks: tuple[int, ...], source: str
+) -> None:
+    import bigimg.ndimage as bnd
+    from bigimg._halo import overlap
+
+    # FRONT_BYTES 0: every 3-D halo splits its blocks' edges in three (by the
+    # first axis); huge: never. Stored blocks are read again in each edges task.
+    monkeypatch.setattr(overlap, "FRONT_BYTES", 0 if split else 2**62)
+    image = np.random.default_rng(7).random((11, 13, 12)).astype(np.float32)
+    x = da.from_array(image, chunks=chunks)
+    if source == "stored":  # a chunk task that depends on nothing
+        x = da.map_blocks(lambda b: b, da.from_array(image, chunks=chunks, inline_array=True))
+    y = bnd.gaussian_filter(x, 0.5, mode="mirror")  # radius 2: parts of neighbours
+    edges = [n for n in y.dask.layers if n.startswith("halo-edges")]
+    groups = {key[-1] for n in edges for key in y.dask.layers[n]}
+    assert groups == ({0, 1, 2} if split else {0})
+    assert_same(y.compute(scheduler="sync"), ndi.gaussian_filter(image, 0.5, mode="mirror"))

@@ -314,29 +314,64 @@ def _edge_tasks(
     graph = image.__dask_graph__()
     out: dict[Any, Any] = {}
     reads = False
-    for block, parts in needed.items():
-        key, crops = (image.name, *block), tuple(sorted(parts))
+    for where, parts in needed.items():  # where: the block's index and group
+        key, crops = (image.name, *where[:-1]), tuple(sorted(parts))
         task = graph[key]
         if isinstance(task, GraphNode) and not task.dependencies:
-            out[(edges, *block)] = Task((edges, *block), _edges, task, crops)
+            out[(edges, *where)] = Task((edges, *where), _edges, task, crops)
         else:
-            out[(edges, *block)] = (_edges, key, crops)
+            out[(edges, *where)] = (_edges, key, crops)
             reads = True
     return out, reads
 
 
+#: Bytes of edges a plane of blocks may hold before each block's edges are
+#: split in three (:func:`_edge_group`)
+FRONT_BYTES = 128 * 2**20
+
+
+def _split_edges(images: Sequence[da.Array], depth: Depth) -> bool:
+    """Whether blocks get three edges tasks (:func:`_edge_group`): from 3-D
+    on, when the edges of the blocks a scheduler has begun but not finished
+    (about two planes across the first axis, measured) would hold more than
+    :data:`FRONT_BYTES`."""
+    first = images[0]
+    if first.ndim < 3:
+        return False
+    chunk = [max(c) for c in first.chunks]
+    edge_pixels = math.prod(c + a + b for c, (a, b) in zip(chunk, depth)) - math.prod(chunk)
+    plane = math.prod(first.numblocks[1:])
+    return 2 * plane * edge_pixels * sum(i.dtype.itemsize for i in images) > FRONT_BYTES
+
+
+def _edge_group(index: tuple[int, ...], block: tuple[int, ...], split: bool) -> int:
+    """Which of a block's edges tasks serves the output chunk ``index``.
+
+    One per block, or with ``split`` (:func:`_split_edges`) three: for the
+    output chunks before the block along the first axis, beside it, and
+    after it. Whatever order a scheduler runs chunks in, it finishes the
+    neighbours of a block along the last axes long before those along the
+    first: one edges task for all of them keeps the edges of a plane of
+    blocks in memory, while each of the three lives about two rows of chunks.
+    A block read from storage is then read four times instead of twice."""
+    return min(max(index[0] - block[0], -1), 1) + 1 if split else 0
+
+
 def _edge_keys(
     image: da.Array,
+    index: tuple[int, ...],
+    split: bool,
     blocks: Sequence[tuple[int, ...]],
     crops: Sequence[tuple[tuple[int, int], ...]],
     edges_name: str,
     needed: dict[tuple[int, ...], set[tuple[tuple[int, int], ...]]],
 ) -> list[Any]:
-    """Nested keys of what a task needs of ``image``: per axis the ``blocks``
-    and the part ``crops[axis][k]`` of each. Whole blocks are used as they
-    are; of the others, the task takes the block's edges task (one per block,
-    holding every part its neighbours need: ``needed``), so only the pixels
-    needed move between workers, at one task per block."""
+    """Nested keys of what the output chunk ``index`` needs of ``image``: per
+    axis the ``blocks`` and the part ``crops[axis][k]`` of each. Whole blocks
+    are used as they are; of the others, the task takes the block's edges
+    task (:func:`_edge_group`; each holds every part its chunks need:
+    ``needed``, keyed by block and group), so only the pixels needed move
+    between workers, at a task or three per block."""
     keys = np.empty([len(b) for b in blocks], dtype=object)
     for pos in product(*(range(len(b)) for b in blocks)):
         block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
@@ -344,8 +379,9 @@ def _edge_keys(
         if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
             keys[pos] = (image.name, *block)
         else:
-            needed.setdefault(block, set()).add(crop)
-            keys[pos] = (edges_name, *block)
+            group = _edge_group(index, block, split)
+            needed.setdefault((*block, group), set()).add(crop)
+            keys[pos] = (edges_name, *block, group)
     return _nested_list(keys)
 
 
@@ -514,13 +550,14 @@ def map_halo(
     )
     edges_names = [f"halo-edges-{tokenize(out_name, i)}" for i in range(len(images))]
     needed: dict[tuple[int, ...], set[Any]] = {}  # block -> the parts neighbours need
+    split = _split_edges(images, depth)
     layer: dict[Any, Any] = {}
     for idx in product(*(range(len(c)) for c in first.chunks)):
         axis_plans = tuple(plans[ax][i] for ax, i in enumerate(idx))
         blocks = [p.blocks for p in axis_plans]
         crops = [p.crops for p in axis_plans]
         args = [
-            _edge_keys(image, blocks, crops, edges, needed)
+            _edge_keys(image, idx, split, blocks, crops, edges, needed)
             for image, edges in zip(images, edges_names)
         ]
         layer[(out_name, *idx)] = (
