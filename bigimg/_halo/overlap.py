@@ -372,17 +372,13 @@ def _edge_keys(
     task (:func:`_edge_group`; each holds every part its chunks need:
     ``needed``, keyed by block and group), so only the pixels needed move
     between workers, at a task or three per block."""
-    keys = np.empty([len(b) for b in blocks], dtype=object)
-    for pos in product(*(range(len(b)) for b in blocks)):
-        block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
-        crop = tuple(crops[ax][k] for ax, k in enumerate(pos))
-        if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
-            keys[pos] = (image.name, *block)
-        else:
-            group = _edge_group(index, block, split)
-            needed.setdefault((*block, group), set()).add(crop)
-            keys[pos] = (edges_name, *block, group)
-    return _nested_list(keys)
+
+    def edges_part(block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> tuple:
+        group = _edge_group(index, block, split)
+        needed.setdefault((*block, group), set()).add(crop)
+        return (edges_name, *block, group)
+
+    return part_keys(image, blocks, crops, edges_part)
 
 
 def assemble(parts: list[Any], indexes: Sequence[slice | np.ndarray], cval: Any) -> np.ndarray:
@@ -398,23 +394,21 @@ def part_keys(
     image: da.Array,
     blocks: Sequence[tuple[int, ...]],
     crops: Sequence[tuple[tuple[int, int], ...]],
-    strip_name: str,
-    strips: dict[Any, Any],
+    part: Callable[[tuple[int, ...], tuple[tuple[int, int], ...]], Any],
 ) -> list[Any]:
     """Nested keys of the parts of ``image`` a task needs: per axis the
     ``blocks`` and the part ``crops[axis][k]`` of each (from :func:`sources`).
-    Whole blocks are used as they are; parts become strip tasks in ``strips``,
-    so only the pixels needed move between workers."""
+    Whole blocks are used as they are; a part of a block is the key
+    ``part(block, crop)`` gives (and defines), so only the pixels needed move
+    between workers."""
     keys = np.empty([len(b) for b in blocks], dtype=object)
     for pos in product(*(range(len(b)) for b in blocks)):
         block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
         crop = tuple(crops[ax][k] for ax, k in enumerate(pos))
         if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
             keys[pos] = (image.name, *block)
-            continue
-        key = (f"{strip_name}-{image.name}", *block, *(v for c in crop for v in c))
-        strips[key] = (operator.getitem, (image.name, *block), tuple(slice(a, b) for a, b in crop))
-        keys[pos] = key
+        else:
+            keys[pos] = part(block, crop)
     return _nested_list(keys)
 
 
@@ -433,7 +427,13 @@ def region_task(
         sources(np.asarray(src, np.int64), np.cumsum((0, *chunks)))
         for src, chunks in zip(srcs, image.chunks)
     ]
-    keys = part_keys(image, [f[0] for f in found], [f[1] for f in found], strip_name, strips)
+
+    def strip(block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> tuple:
+        key = (f"{strip_name}-{image.name}", *block, *(v for c in crop for v in c))
+        strips[key] = (operator.getitem, (image.name, *block), tuple(slice(a, b) for a, b in crop))
+        return key
+
+    keys = part_keys(image, [f[0] for f in found], [f[1] for f in found], strip)
     return (assemble, keys, tuple(f[2] for f in found), cval)
 
 
