@@ -202,8 +202,8 @@ def _project(rows: list[dict], target: int) -> dict:
         if len(mine) < 2:
             continue
         lo, hi = mine[0], mine[-1]
-        keys = [p for p in _PROCS if p in hi] + ["build", "per_chunk_ms"]
-        got = {}
+        keys = [p for p in _PROCS if p in hi] + ["build"]  # projected linearly in chunks
+        got: dict[str, dict] = {}
         for k in keys:
             a, b = (_value(lo, k), _value(hi, k))
             slope = (b - a) / (hi["chunks"] - lo["chunks"])
@@ -213,11 +213,13 @@ def _project(rows: list[dict], target: int) -> dict:
             }
         figures[where] = got
         text = ", ".join(
-            f"{k} x{v['ratio']} -> "
-            + (f"{v['at_2^20'] / 2**20:.0f} MiB" if k in _PROCS else f"{v['at_2^20']:.2f}")
+            f"{k} x{v['ratio']} ("
+            + (f"{v['at_2^20'] / 2**20:.0f} MiB" if k in _PROCS else f"{v['at_2^20']:.0f} s")
+            + " at 2^20 chunks)"
             for k, v in got.items()
         )
-        lines.append(f"{where}: {lo['chunks']} -> {hi['chunks']} chunks: {text} (at 2^20 chunks)")
+        text += f"; per-chunk overhead {lo['per_chunk_ms']:.1f} -> {hi['per_chunk_ms']:.1f} ms"
+        lines.append(f"{where}: {lo['chunks']} -> {hi['chunks']} chunks: {text}")
     return {"lines": lines, "figures": figures}
 
 
