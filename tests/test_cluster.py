@@ -59,11 +59,9 @@ def test_local_workers_keep_glibc_malloc_defaults(
     # distributed's MALLOC_TRIM_THRESHOLD_ turns glibc's adaptive mmap threshold off:
     # every large array then page-faults fresh memory (about 1.3x slower chunk work).
     # Its nanny leaves the value in the parent's environment once a cluster started.
-    theirs = dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"]
     if leftover:
+        theirs = dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"]
         monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", str(theirs))
-    else:  # as in a fresh process (an earlier test's cluster may have left it)
-        monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with bigimg.cluster.connect(n_workers=1) as client:
         seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
         single = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
