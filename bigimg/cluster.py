@@ -256,7 +256,7 @@ def connect(
     # a Client given no address starts its own LocalCluster and closes it on close()
     # (":0": the scheduler always serves HTTP; a free port avoids clashing with others)
     try:
-        with _glibc_malloc_defaults():
+        with dask.config.set({_SPAWN_ENVIRON: _worker_environ()}):
             return Client(
                 processes=processes, dashboard_address=":8787" if dashboard else ":0", **options
             )
@@ -266,36 +266,19 @@ def connect(
 
 
 _SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
-_TRIM = "MALLOC_TRIM_THRESHOLD_"
 
 
-@contextlib.contextmanager
-def _glibc_malloc_defaults() -> Iterator[None]:
-    """New worker processes get distributed's environment but glibc's own
-    malloc tuning.
-
-    distributed sets ``MALLOC_TRIM_THRESHOLD_`` for its workers (to give
-    memory back sooner), which also turns off glibc's adaptive mmap
-    threshold: every array over 128 KiB is then fresh pages from the kernel,
-    faulted in on first touch. Chunk work allocates many such arrays: saving
-    the tutorial's noisy 16384^2 image on 2 workers took 19.2 s with it,
-    14.3 s without (12.6 s on 2 threads, where the process has glibc's
-    defaults). distributed's nanny also leaves its value in this process's
-    environment, where later workers would inherit it: that value (and only
-    that one, not one the user set) is left out while workers start, then
-    put back."""
+def _worker_environ() -> dict[str, Any]:
+    """distributed's environment for new worker processes, but glibc's own
+    malloc tuning: ``MALLOC_TRIM_THRESHOLD_`` (which distributed sets to give
+    memory back sooner) also turns off glibc's adaptive mmap threshold, so
+    every array over 128 KiB is fresh pages from the kernel, faulted in on
+    first touch. Chunk work allocates many such arrays: saving the tutorial's
+    noisy 16384^2 image on 2 workers took 19.2 s with it, 14.3 s without
+    (12.6 s on 2 threads, where the process has glibc's defaults)."""
     environ = dict(dask.config.get(_SPAWN_ENVIRON, {}) or {})
-    theirs = environ.pop(_TRIM, None)
-    leftover = os.environ.get(_TRIM)
-    drop = leftover is not None and theirs is not None and leftover == str(theirs)
-    if drop:
-        del os.environ[_TRIM]
-    try:
-        with dask.config.set({_SPAWN_ENVIRON: environ}):
-            yield
-    finally:
-        if drop and _TRIM not in os.environ:
-            os.environ[_TRIM] = str(leftover)
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
 
 
 def _drop_unstarted_client() -> None:
