@@ -256,29 +256,12 @@ def connect(
     # a Client given no address starts its own LocalCluster and closes it on close()
     # (":0": the scheduler always serves HTTP; a free port avoids clashing with others)
     try:
-        with dask.config.set({_SPAWN_ENVIRON: _worker_environ()}):
-            return Client(
-                processes=processes, dashboard_address=":8787" if dashboard else ":0", **options
-            )
+        return Client(
+            processes=processes, dashboard_address=":8787" if dashboard else ":0", **options
+        )
     except BaseException:
         _drop_unstarted_client()
         raise
-
-
-_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
-
-
-def _worker_environ() -> dict[str, Any]:
-    """distributed's environment for new worker processes, but glibc's own
-    malloc tuning: ``MALLOC_TRIM_THRESHOLD_`` (which distributed sets to give
-    memory back sooner) also turns off glibc's adaptive mmap threshold, so
-    every array over 128 KiB is fresh pages from the kernel, faulted in on
-    first touch. Chunk work allocates many such arrays: saving the tutorial's
-    noisy 16384^2 image on 2 workers took 19.2 s with it, 14.3 s without
-    (12.6 s on 2 threads, where the process has glibc's defaults)."""
-    environ = dict(dask.config.get(_SPAWN_ENVIRON, {}) or {})
-    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    return environ
 
 
 def _drop_unstarted_client() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import Any
@@ -50,17 +49,6 @@ def test_local_cluster_computes_and_closes() -> None:
         result = bigimg.ndimage.gaussian_filter(image, 2, mode="wrap").compute()
     assert client.status == "closed"
     np.testing.assert_array_equal(result, ndi.gaussian_filter(image.compute(), 2, mode="wrap"))
-
-
-def test_local_workers_keep_glibc_malloc_defaults() -> None:
-    # distributed's MALLOC_TRIM_THRESHOLD_ turns glibc's adaptive mmap threshold off:
-    # every large array then page-faults fresh memory (about 1.3x slower chunk work)
-    with bigimg.cluster.connect(n_workers=1) as client:
-        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
-        single = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
-    assert list(seen.values()) == [None]
-    assert list(single.values()) == ["1"]  # distributed's other settings are kept
-    assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")
 
 
 def test_connect_to_existing_scheduler_by_env(
