@@ -312,11 +312,13 @@ def _edge_tasks(
     order the scheduler runs the tasks in, at the price of reading such a
     chunk twice. Other chunks (computed from other tasks) are shared."""
     graph = image.__dask_graph__()
+    # a dask array's chunks are the layer of its name: look there, not in every layer
+    own = graph.layers.get(image.name, graph) if isinstance(graph, HighLevelGraph) else graph
     out: dict[Any, Any] = {}
     reads = False
     for where, parts in needed.items():  # where: the block's index and group
         key, crops = (image.name, *where[:-1]), tuple(sorted(parts))
-        task = graph[key]
+        task = own[key]
         if isinstance(task, GraphNode) and not task.dependencies:
             out[(edges, *where)] = Task((edges, *where), _edges, task, crops)
         else:
