@@ -314,17 +314,28 @@ def _edge_tasks(
     graph = image.__dask_graph__()
     # a dask array's chunks are the layer of its name: look there, not in every layer
     own = graph.layers.get(image.name, graph) if isinstance(graph, HighLevelGraph) else graph
+    # on a distributed client the chunks go in bounded windows (bigimg._execute), and a
+    # chunk read twice on two workers costs more than a strip moved: reads are shared
+    inline = not _on_distributed()
     out: dict[Any, Any] = {}
     reads = False
     for where, parts in needed.items():  # where: the block's index and group
         key, crops = (image.name, *where[:-1]), tuple(sorted(parts))
         task = own[key]
-        if isinstance(task, GraphNode) and not task.dependencies:
+        if inline and isinstance(task, GraphNode) and not task.dependencies:
             out[(edges, *where)] = Task((edges, *where), _edges, task, crops)
         else:
             out[(edges, *where)] = (_edges, key, crops)
             reads = True
     return out, reads
+
+
+def _on_distributed() -> bool:
+    """Whether ``dask.compute`` would run on a ``distributed`` client now."""
+    from dask.base import get_scheduler
+    from distributed import Client
+
+    return isinstance(getattr(get_scheduler(), "__self__", None), Client)
 
 
 #: Bytes of edges a plane of blocks may hold before each block's edges are
