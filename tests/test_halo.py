@@ -187,11 +187,11 @@ def test_3d_edges_split_in_three_give_the_same_result(
     monkeypatch: pytest.MonkeyPatch, split: bool, chunks: tuple[int, ...], source: str
 ) -> None:
     import bigimg.ndimage as bnd
-    from bigimg._halo import overlap
+    from bigimg._halo import edges as edge_module
 
     # FRONT_BYTES 0: every 3-D halo splits its blocks' edges in three (by the
     # first axis); huge: never. Stored blocks are read again in each edges task.
-    monkeypatch.setattr(overlap, "FRONT_BYTES", 0 if split else 2**62)
+    monkeypatch.setattr(edge_module, "FRONT_BYTES", 0 if split else 2**62)
     image = np.random.default_rng(7).random((11, 13, 12)).astype(np.float32)
     x = da.from_array(image, chunks=chunks)
     if source == "stored":  # a chunk task that depends on nothing

@@ -12,6 +12,7 @@
 Callers import from this front only.
 """
 
+from bigimg._halo.edges import part_keys
 from bigimg._halo.fusion import LineOp, LocalOp, Tracer, apply, as_input, fused, trace
 from bigimg._halo.lines import LinePass, carried_uniform, map_line_passes
 from bigimg._halo.overlap import (
@@ -19,7 +20,6 @@ from bigimg._halo.overlap import (
     assemble,
     call_inside,
     map_halo,
-    part_keys,
     pencil_chunks,
     region_task,
     sources,

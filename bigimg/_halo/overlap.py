@@ -30,11 +30,11 @@ from typing import Any, cast
 
 import dask.array as da
 import numpy as np
-from dask._task_spec import GraphNode, Task
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._budget import check_task, halo_need
+from bigimg._halo.edges import edge_keys, edge_tasks, part_keys, split_edges
 from bigimg._halo.reach import Depth
 from bigimg._kernels import extend_indices, holds
 from bigimg.io.chunking import TARGET_CHUNK_BYTES
@@ -44,7 +44,6 @@ __all__ = [
     "assemble",
     "call_inside",
     "map_halo",
-    "part_keys",
     "pencil_chunks",
     "region_task",
     "sources",
@@ -282,7 +281,7 @@ def widen(block: np.ndarray, cval: Any) -> np.ndarray:
 
 def _gather(parts: list[Any], plans: Sequence[_AxisPlan], cval: Any) -> np.ndarray:
     """Assemble the extended input of one chunk from its neighbours' blocks
-    (whole, or the edges of :func:`_edges`)."""
+    (whole, or the edges of :func:`~bigimg._halo.edges.edge_tasks`)."""
     return assemble(_pick(parts, plans, 0, ()), tuple(plan.index for plan in plans), cval)
 
 
@@ -294,106 +293,6 @@ def _pick(parts: Any, plans: Sequence[_AxisPlan], axis: int, crop: tuple) -> Any
     return [_pick(p, plans, axis + 1, (*crop, crops[k])) for k, p in enumerate(parts)]
 
 
-def _edges(block: np.ndarray, crops: tuple[tuple[tuple[int, int], ...], ...]) -> dict:
-    """The parts ``crops`` of ``block`` its neighbours need, copied (a view
-    would keep the whole block in memory as long as a neighbour waits)."""
-    return {crop: block[tuple(slice(a, b) for a, b in crop)].copy() for crop in crops}
-
-
-def _edge_tasks(
-    image: da.Array, edges: str, needed: dict[tuple[int, ...], set[Any]]
-) -> tuple[dict[Any, Any], bool]:
-    """The edges task of every block in ``needed``, and whether any reads
-    ``image``'s chunk task.
-
-    A chunk task that depends on nothing (a read from storage, synthetic
-    data) is done again inside the edges task, not shared with the chunk's
-    own task: no chunk is then kept in memory for its neighbours, whatever
-    order the scheduler runs the tasks in, at the price of reading such a
-    chunk twice. Other chunks (computed from other tasks) are shared."""
-    graph = image.__dask_graph__()
-    # a dask array's chunks are the layer of its name: look there, not in every layer
-    own = graph.layers.get(image.name, graph) if isinstance(graph, HighLevelGraph) else graph
-    # on a distributed client the chunks go in bounded windows (bigimg._execute), and a
-    # chunk read twice on two workers costs more than a strip moved: reads are shared
-    inline = not _on_distributed()
-    out: dict[Any, Any] = {}
-    reads = False
-    for where, parts in needed.items():  # where: the block's index and group
-        key, crops = (image.name, *where[:-1]), tuple(sorted(parts))
-        task = own[key]
-        if inline and isinstance(task, GraphNode) and not task.dependencies:
-            out[(edges, *where)] = Task((edges, *where), _edges, task, crops)
-        else:
-            out[(edges, *where)] = (_edges, key, crops)
-            reads = True
-    return out, reads
-
-
-def _on_distributed() -> bool:
-    """Whether ``dask.compute`` would run on a ``distributed`` client now."""
-    from dask.base import get_scheduler
-    from distributed import Client
-
-    return isinstance(getattr(get_scheduler(), "__self__", None), Client)
-
-
-#: Bytes of edges a plane of blocks may hold before each block's edges are
-#: split in three (:func:`_edge_group`)
-FRONT_BYTES = 128 * 2**20
-
-
-def _split_edges(images: Sequence[da.Array], depth: Depth) -> bool:
-    """Whether blocks get three edges tasks (:func:`_edge_group`): from 3-D
-    on, when the edges of the blocks a scheduler has begun but not finished
-    (about two planes across the first axis, measured) would hold more than
-    :data:`FRONT_BYTES`."""
-    first = images[0]
-    if first.ndim < 3:
-        return False
-    chunk = [max(c) for c in first.chunks]
-    edge_pixels = math.prod(c + a + b for c, (a, b) in zip(chunk, depth)) - math.prod(chunk)
-    plane = math.prod(first.numblocks[1:])
-    return 2 * plane * edge_pixels * sum(i.dtype.itemsize for i in images) > FRONT_BYTES
-
-
-def _edge_group(index: tuple[int, ...], block: tuple[int, ...], split: bool) -> int:
-    """Which of a block's edges tasks serves the output chunk ``index``.
-
-    One per block, or with ``split`` (:func:`_split_edges`) three: for the
-    output chunks before the block along the first axis, beside it, and
-    after it. Whatever order a scheduler runs chunks in, it finishes the
-    neighbours of a block along the last axes long before those along the
-    first: one edges task for all of them keeps the edges of a plane of
-    blocks in memory, while each of the three lives about two rows of chunks.
-    A block read from storage is then read four times instead of twice."""
-    return min(max(index[0] - block[0], -1), 1) + 1 if split else 0
-
-
-def _edge_keys(
-    image: da.Array,
-    index: tuple[int, ...],
-    split: bool,
-    blocks: Sequence[tuple[int, ...]],
-    crops: Sequence[tuple[tuple[int, int], ...]],
-    edges_name: str,
-    needed: dict[tuple[int, ...], set[tuple[tuple[int, int], ...]]],
-) -> list[Any]:
-    """Nested keys of what the output chunk ``index`` needs of ``image``: per
-    axis the ``blocks`` and the part ``crops[axis][k]`` of each. Whole blocks
-    are used as they are; of the others, the task takes the block's edges
-    task (:func:`_edge_group`; each holds every part its chunks need:
-    ``needed``, keyed by block and group), so only the pixels needed move
-    between workers, at a task or three per block."""
-
-    def edges_part(block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> tuple:
-        group = _edge_group(index, block, split)
-        needed.setdefault((*block, group), set()).add(crop)
-        return (edges_name, *block, group)
-
-    return part_keys(image, blocks, crops, edges_part)
-
-
 def assemble(parts: list[Any], indexes: Sequence[slice | np.ndarray], cval: Any) -> np.ndarray:
     """The nested ``parts`` (from :func:`part_keys`) joined, then the positions
     ``indexes`` (from :func:`sources`, one per axis) taken from them."""
@@ -401,28 +300,6 @@ def assemble(parts: list[Any], indexes: Sequence[slice | np.ndarray], cval: Any)
     for axis, index in enumerate(indexes):
         block = take_sources(block, axis, index, cval)
     return block
-
-
-def part_keys(
-    image: da.Array,
-    blocks: Sequence[tuple[int, ...]],
-    crops: Sequence[tuple[tuple[int, int], ...]],
-    part: Callable[[tuple[int, ...], tuple[tuple[int, int], ...]], Any],
-) -> list[Any]:
-    """Nested keys of the parts of ``image`` a task needs: per axis the
-    ``blocks`` and the part ``crops[axis][k]`` of each (from :func:`sources`).
-    Whole blocks are used as they are; a part of a block is the key
-    ``part(block, crop)`` gives (and defines), so only the pixels needed move
-    between workers."""
-    keys = np.empty([len(b) for b in blocks], dtype=object)
-    for pos in product(*(range(len(b)) for b in blocks)):
-        block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
-        crop = tuple(crops[ax][k] for ax, k in enumerate(pos))
-        if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
-            keys[pos] = (image.name, *block)
-        else:
-            keys[pos] = part(block, crop)
-    return _nested_list(keys)
 
 
 def region_task(
@@ -563,14 +440,14 @@ def map_halo(
     )
     edges_names = [f"halo-edges-{tokenize(out_name, i)}" for i in range(len(images))]
     needed: dict[tuple[int, ...], set[Any]] = {}  # block -> the parts neighbours need
-    split = _split_edges(images, depth)
+    split = split_edges(images, depth)
     layer: dict[Any, Any] = {}
     for idx in product(*(range(len(c)) for c in first.chunks)):
         axis_plans = tuple(plans[ax][i] for ax, i in enumerate(idx))
         blocks = [p.blocks for p in axis_plans]
         crops = [p.crops for p in axis_plans]
         args = [
-            _edge_keys(image, idx, split, blocks, crops, edges, needed)
+            edge_keys(image, idx, split, blocks, crops, edges, needed)
             for image, edges in zip(images, edges_names)
         ]
         layer[(out_name, *idx)] = (
@@ -592,7 +469,7 @@ def map_halo(
         inputs.update(image.__dask_layers__())
     if needed:
         for image, edges in zip(images, edges_names):
-            layers[edges], reads = _edge_tasks(image, edges, needed)
+            layers[edges], reads = edge_tasks(image, edges, needed)
             dependencies[edges] = set(image.__dask_layers__()) if reads else set()
         inputs.update(edges_names)
     layers[out_name] = layer
@@ -600,9 +477,3 @@ def map_halo(
     graph = HighLevelGraph(layers, dependencies)
     meta = np.empty((0,) * ndim, dtype=dtype)
     return da.Array(graph, out_name, chunks=first.chunks, dtype=dtype, meta=meta)
-
-
-def _nested_list(keys: np.ndarray) -> list[Any]:
-    if keys.ndim == 1:
-        return list(keys)
-    return [_nested_list(k) for k in keys]
