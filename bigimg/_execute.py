@@ -2,18 +2,18 @@
 
 Every engine's chunk work goes through :func:`run_keys` (chunk writes,
 the label merge, the reduction tree's leaves): keys in :func:`tile_order`
-(Z order: compact patches of blocks), and on a ``distributed`` client in
-bounded windows, so the scheduler's memory does not grow with the image.
-On dask's local schedulers the graph runs at once (issue 20 extends the
-windows to them).
+(Z order: compact patches of blocks), given to the scheduler in bounded
+windows of consecutive keys, so neither a ``distributed`` scheduler's
+memory nor that of dask's local schedulers (their state, and
+``dask.order``'s) grows with the image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
-__all__ = ["WINDOW_TASKS", "compute_keys", "run_keys", "tile_order"]
+__all__ = ["WINDOW_TASKS", "compute_keys", "run_blocks", "run_keys", "tile_order"]
 
 
 def tile_order(indices: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
@@ -33,8 +33,8 @@ def tile_order(indices: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
     return sorted(indices, key=code)
 
 
-#: Tasks a distributed scheduler is given at once by :func:`run_keys`: its
-#: memory (some kB per task) stays bounded whatever the number of chunks.
+#: Tasks a scheduler is given at once by :func:`run_keys`: its memory (some
+#: kB per task) stays bounded whatever the number of chunks.
 WINDOW_TASKS = 4000
 
 
@@ -48,15 +48,16 @@ def run_keys(
     """Compute ``keys`` of the graph ``dsk`` on the active scheduler, calling
     ``on_done(key, value)`` in this process as each one finishes.
 
-    On a ``distributed`` client the keys go to the scheduler in windows of
-    consecutive keys (in the order given: chunks in :func:`tile_order`) with about
-    ``window_tasks`` tasks in all, two windows at a time; the next window is
-    submitted as soon as an earlier one is done. The scheduler's memory (a
-    few kB per task) therefore stays bounded whatever the size of the image,
-    and the window in flight beside the current one keeps the inputs they
-    share (halos) in memory, so those are mostly read once. Otherwise the
-    scheduler ``dask.compute`` would use (dask's threads by default) runs the
-    graph at once. A task's error is raised here.
+    The keys go to the scheduler ``dask.compute`` would use (dask's threads
+    by default) in windows of consecutive keys (in the order given: chunks
+    in :func:`tile_order`) with about ``window_tasks`` tasks in all. On a
+    ``distributed`` client two windows are in flight; the next is submitted
+    as soon as an earlier one is done, and the window beside the current one
+    keeps the inputs they share (halos) in memory, so those are mostly read
+    once. A local scheduler runs one window after another, each with every
+    thread; a task two windows need (a neighbour's halo) is done in each.
+    The scheduler's memory (a few kB per task) therefore stays bounded
+    whatever the size of the image. A task's error is raised here.
     """
     from dask.base import get_scheduler
     from dask.threaded import get as threaded_get
@@ -65,19 +66,38 @@ def run_keys(
     dsk = dict(dsk)
     get = get_scheduler()  # what dask.compute would use (config, default client)
     client = getattr(get, "__self__", None)
-    if not isinstance(client, Client):
-        from dask.callbacks import Callback
+    if isinstance(client, Client):
+        _run_windows(client, dsk, keys, on_done, window_tasks)
+    else:
+        _run_local(get or threaded_get, dsk, keys, on_done, window_tasks)
 
-        wanted = set(keys)
 
-        def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-            if key in wanted:
-                on_done(key, result)
+def run_blocks(
+    array: Any,
+    on_done: Callable[[tuple[int, ...], Any], None],
+    *,
+    skip: Collection[tuple[int, ...]] = (),
+) -> None:
+    """Compute every block of the dask array ``array`` (but those whose index
+    is in ``skip``) by :func:`run_keys`, blocks in :func:`tile_order`, after
+    dask's high-level array optimisation (culling, blockwise fusion);
+    ``on_done(index, value)`` as each one finishes.
 
-        with Callback(posttask=posttask):
-            (get or threaded_get)(dsk, keys)
-        return
-    _run_windows(client, dsk, keys, on_done, window_tasks)
+    The way to fold small per-block results (counts, partial statistics,
+    write receipts) in this process with bounded memory: each is dropped by
+    the scheduler once handed over.
+    """
+    import dask
+    import numpy as np
+
+    indices = tile_order(list(np.ndindex(*array.numblocks)))
+    keys = [(array.name, *i) for i in indices if i not in skip]
+    if keys:
+        # no low-level fusion: a fused task runs its inner graph through dask.order
+        # each time, which cost more than the tasks it saves (0.65 ms a chunk)
+        with dask.config.set({"optimization.fuse.active": False}):
+            graph = array.__dask_optimize__(array.__dask_graph__(), keys)
+        run_keys(graph, keys, lambda key, value: on_done(tuple(key[1:]), value))
 
 
 def compute_keys(dsk: Any, keys: list[Any]) -> list[Any]:
@@ -97,9 +117,7 @@ def _run_windows(
     from dask.optimization import cull
     from distributed import as_completed
 
-    per_key = max(1, len(dsk) // max(len(keys), 1))
-    size = max(1, window_tasks // (2 * per_key))
-    windows = [keys[i : i + size] for i in range(0, len(keys), size)]
+    windows = _windows(dsk, keys, window_tasks // 2)
     left: list[int] = []
     window_of: dict[Any, int] = {}
 
@@ -121,3 +139,34 @@ def _run_windows(
         if left[w] == 0 and submitted < len(windows):
             running.update(submit(submitted))
             submitted += 1
+
+
+def _windows(dsk: dict[Any, Any], keys: list[Any], tasks: int) -> list[list[Any]]:
+    """``keys`` cut in runs of consecutive keys of about ``tasks`` tasks each
+    (the tasks of ``dsk`` shared out evenly among the keys)."""
+    per_key = max(1, len(dsk) // max(len(keys), 1))
+    size = max(1, tasks // per_key)
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+def _run_local(
+    get: Callable[..., Any],
+    dsk: dict[Any, Any],
+    keys: list[Any],
+    on_done: Callable[[Any, Any], None],
+    window_tasks: int,
+) -> None:
+    """:func:`run_keys` on a local scheduler's ``get``: a window at a time."""
+    from dask.callbacks import Callback
+    from dask.optimization import cull
+
+    wanted = set(keys)
+
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        if key in wanted:
+            on_done(key, result)
+
+    windows = _windows(dsk, keys, window_tasks)
+    with Callback(posttask=posttask):
+        for window in windows:
+            get(dsk if len(windows) == 1 else cull(dsk, window)[0], window)

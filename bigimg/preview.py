@@ -21,6 +21,7 @@ from typing import Any, cast
 import dask.array as da
 import numpy as np
 
+from bigimg._execute import run_blocks
 from bigimg._random_bits import GAMMA, mix
 from bigimg._validation import as_dask, check_flag, check_int, check_real, check_reals, is_int
 from bigimg.io import targets
@@ -325,6 +326,12 @@ def _block_counts(block: np.ndarray, bins: Any, range: Any) -> np.ndarray:
     return counts.reshape((1,) * block.ndim + (-1,))
 
 
+def _block_min_max(block: np.ndarray) -> np.ndarray:
+    # an empty chunk (of a non-empty image) has neither: nothing
+    pair = np.array([block.min(), block.max()] if block.size else [], block.dtype)
+    return pair.reshape((1,) * block.ndim + (-1,))
+
+
 def histogram(
     image: Any, *, bins: int | Sequence[float] = 256, range: tuple[float, float] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -361,12 +368,10 @@ def histogram(
     if image.dtype == np.bool_:
         image = image.astype(np.uint8)
     if range is None and not isinstance(bins, np.ndarray) and image.size:
-        lo, hi = da.compute(image.min(), image.max())
-        lo, hi = np.asarray(lo, image.dtype)[()], np.asarray(hi, image.dtype)[()]
+        lo, hi = _min_max(image)
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(f"the image's range [{lo}, {hi}] is not finite: give range=")
-        # numpy scalars of the image's dtype (the stubs type ``[()]`` as ndarray)
-        range = (lo, hi)  # type: ignore[assignment]
+        range = (lo, hi)  # numpy scalars of the image's dtype
     edges = np.histogram_bin_edges(np.empty(0, image.dtype), bins=bins, range=range)
     parts = image.map_blocks(
         _block_counts,
@@ -377,7 +382,30 @@ def histogram(
         dtype=np.intp,
         meta=np.empty((0,) * (image.ndim + 1), np.intp),
     )
-    return parts.sum(axis=tuple(np.arange(image.ndim).tolist()), dtype=np.intp).compute(), edges
+    counts = np.zeros(edges.size - 1, np.intp)
+
+    def add(index: tuple[int, ...], block: np.ndarray) -> None:
+        counts[...] += block.reshape(-1)
+
+    run_blocks(parts, add)  # in bounded windows, each block's counts added as it comes
+    return counts, edges
+
+
+def _min_max(image: da.Array) -> tuple[Any, Any]:
+    """The minimum and maximum of a non-empty ``image`` (NaN if it holds one),
+    as numpy scalars of its dtype; in bounded windows of chunks."""
+    found: list[np.ndarray] = []
+    parts = da.map_blocks(
+        _block_min_max,
+        image,
+        new_axis=image.ndim,
+        chunks=(*((1,) * len(c) for c in image.chunks), (2,)),
+        dtype=image.dtype,
+        meta=np.empty((0,) * (image.ndim + 1), image.dtype),
+    )
+    run_blocks(parts, lambda index, pair: found.append(pair))
+    pairs = np.concatenate([p.reshape(-1) for p in found])
+    return np.min(pairs), np.max(pairs)
 
 
 def save_histogram(

@@ -83,6 +83,45 @@ def test_run_keys_gives_a_cluster_bounded_windows(local_cluster: Any) -> None:
     assert len(held) == len(keys) and max(held) <= 60 + 6
 
 
+@pytest.mark.parametrize("scheduler", ["threads", "sync"])
+def test_run_keys_gives_local_schedulers_bounded_windows(scheduler: str) -> None:
+    """Before: dask's local schedulers got the whole graph at once, and their
+    state (and dask.order's) grew with the number of chunks."""
+    from dask.callbacks import Callback
+
+    x = da.arange(6000, chunks=10)
+    y = (x + 1) * 2  # three tasks per chunk
+    keys = [(y.name, i) for i in range(y.numblocks[0])]
+    held: list[int] = []
+    values: dict[Any, np.ndarray] = {}
+
+    def start_state(dsk: Any, state: Any) -> None:
+        held.append(len(dsk))
+
+    with dask.config.set(scheduler=scheduler), Callback(start_state=start_state):
+        run_keys(y.__dask_graph__(), keys, values.__setitem__, window_tasks=60)
+    np.testing.assert_array_equal(np.concatenate([values[k] for k in keys]), (x + 1) * 2)
+    assert sum(held) >= 3 * len(keys) and max(held) <= 60
+
+
+def test_local_windows_give_halo_chains_exactly() -> None:
+    """Windows cut a chain of halo operations between blocks: a neighbour's
+    task that two windows need is done again in the second, not lost."""
+    import scipy.ndimage as ndi
+
+    import bigimg.ndimage as bnd
+
+    image = np.random.default_rng(3).random((60, 70)).astype(np.float32)
+    y = bnd.uniform_filter(bnd.gaussian_filter(da.from_array(image, chunks=(7, 9)), 1.5), 4)
+    keys = [(y.name, *i) for i in np.ndindex(*y.numblocks)]
+    values: dict[Any, np.ndarray] = {}
+    with dask.config.set(scheduler="threads"):
+        run_keys(y.__dask_graph__(), keys, values.__setitem__, window_tasks=25)
+    got = np.block([[values[(y.name, i, j)] for j in range(y.numblocks[1])]
+                    for i in range(y.numblocks[0])])  # fmt: skip
+    np.testing.assert_array_equal(got, ndi.uniform_filter(ndi.gaussian_filter(image, 1.5), 4))
+
+
 def test_run_keys_raises_a_tasks_error(local_cluster: Any) -> None:
     def fail(block: np.ndarray) -> np.ndarray:
         if block[0] == 300:

@@ -25,7 +25,7 @@ import numpy as np
 import zarr
 from dask.base import tokenize
 
-from bigimg._execute import run_keys, tile_order
+from bigimg._execute import run_blocks
 from bigimg._grid import BlockSlices
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError
 from bigimg.io import ome, targets
@@ -427,12 +427,7 @@ def write_chunks(
         chunks=(1,) * array.ndim,
         name=name,
     )
-    keys = [(name, *i) for i in tile_order(list(np.ndindex(*array.numblocks))) if i not in skip]
-    if not keys:
-        return
-    # dask's array optimisation (culling, blockwise fusion), as da.store would do
-    graph = writes.__dask_optimize__(writes.__dask_graph__(), keys)
-    run_keys(graph, keys, lambda key, _: on_done(key[1:]) if on_done is not None else None)
+    run_blocks(writes, lambda index, _: on_done(index) if on_done is not None else None, skip=skip)
 
 
 def save_zarr(
