@@ -1,20 +1,25 @@
-"""Where the blocks of a chunk grid lie, found per task, not stored per block.
+"""Where the blocks of a chunk grid lie, and their tasks: found when needed,
+not stored per block.
 
 dask's ``map_blocks`` hands a function ``block_info`` by building a dict for
 every block when the graph is built: O(blocks) of client time and memory
 before anything runs (at 2**20 blocks, seconds and gigabytes). A function
 that takes ``block_id`` instead, with a :class:`BlockSlices` of the grid,
 finds its block's place when it runs; the grid's description is one offset
-per chunk edge.
+per chunk edge. A :class:`LazyLayer` likewise builds a block's task when
+the graph is culled to a window of keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from dask._task_spec import GraphNode
+from dask.highlevelgraph import Layer, MaterializedLayer
 
-__all__ = ["BlockSlices"]
+__all__ = ["BlockSlices", "LazyLayer"]
 
 
 class BlockSlices:
@@ -39,3 +44,78 @@ class BlockSlices:
         return tuple(
             slice(int(s[i]), int(s[i + 1])) for s, i in zip(self.starts, block_id, strict=True)
         )
+
+
+class LazyLayer(Layer):
+    """A graph layer whose tasks are built when asked for, not stored.
+
+    Window by window (:func:`bigimg._execute.run_keys` culls a high-level
+    graph to each window's keys), only the tasks of the window are ever
+    built: the client holds a layer's description (per-axis plans), not
+    O(blocks) tasks.
+
+    Parameters
+    ----------
+    name : str
+        The first element of every key.
+    indices : callable
+        ``indices()`` iterates the rest of each key (a tuple), every time.
+    task : callable
+        ``task(key)``: the :class:`dask._task_spec.GraphNode` of ``key``, or
+        None where ``indices`` yields no such key.
+
+    Examples
+    --------
+    >>> from dask._task_spec import Task
+    >>> layer = LazyLayer("x", lambda: iter([(0,), (1,)]), lambda k: Task(k, int, k[1]))
+    >>> len(layer), layer[("x", 1)]()
+    (2, 1)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        indices: Callable[[], Iterator[tuple[int, ...]]],
+        task: Callable[[tuple[Any, ...]], GraphNode | None],
+    ) -> None:
+        super().__init__()
+        self.name, self._indices, self._task = name, indices, task
+        self._len: int | None = None
+
+    @property
+    def has_legacy_tasks(self) -> bool:
+        return False
+
+    def is_materialized(self) -> bool:
+        return False
+
+    def __getitem__(self, key: Any) -> GraphNode:
+        found = self._task(key) if isinstance(key, tuple) and key[:1] == (self.name,) else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return ((self.name, *index) for index in self._indices())
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = sum(1 for _ in self._indices())
+        return self._len
+
+    def get_output_keys(self) -> set[Any]:
+        return set(self)
+
+    def cull(
+        self, keys: set[Any], all_hlg_keys: Collection[Any]
+    ) -> tuple[Layer, Mapping[Any, set[Any]]]:
+        """The tasks of ``keys`` in this layer (built now), and their dependencies."""
+        out = {key: self[key] for key in keys if key in self}
+        return MaterializedLayer(out), {key: set(t.dependencies) for key, t in out.items()}

@@ -10,54 +10,26 @@ and move between workers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import product
 from typing import Any
 
 import dask.array as da
 import numpy as np
-from dask._task_spec import GraphNode, Task
+from dask._task_spec import GraphNode, Task, TaskRef
+from dask.blockwise import Blockwise
 from dask.highlevelgraph import HighLevelGraph
 
+from bigimg._grid import LazyLayer
 from bigimg._halo.reach import Depth
 
-__all__ = ["FRONT_BYTES", "edge_keys", "edge_tasks", "part_keys", "split_edges"]
+__all__ = ["FRONT_BYTES", "Edges", "as_refs", "part_keys", "split_edges"]
 
 
 def _edges(block: np.ndarray, crops: tuple[tuple[tuple[int, int], ...], ...]) -> dict:
     """The parts ``crops`` of ``block`` its neighbours need, copied (a view
     would keep the whole block in memory as long as a neighbour waits)."""
     return {crop: block[tuple(slice(a, b) for a, b in crop)].copy() for crop in crops}
-
-
-def edge_tasks(
-    image: da.Array, edges: str, needed: dict[tuple[int, ...], set[Any]]
-) -> tuple[dict[Any, Any], bool]:
-    """The edges task of every block in ``needed``, and whether any reads
-    ``image``'s chunk task.
-
-    A chunk task that depends on nothing (a read from storage, synthetic
-    data) is done again inside the edges task, not shared with the chunk's
-    own task: no chunk is then kept in memory for its neighbours, whatever
-    order the scheduler runs the tasks in, at the price of reading such a
-    chunk twice. Other chunks (computed from other tasks) are shared."""
-    graph = image.__dask_graph__()
-    # a dask array's chunks are the layer of its name: look there, not in every layer
-    own = graph.layers.get(image.name, graph) if isinstance(graph, HighLevelGraph) else graph
-    # on a distributed client the chunks go in bounded windows (bigimg._execute), and a
-    # chunk read twice on two workers costs more than a strip moved: reads are shared
-    inline = not _on_distributed()
-    out: dict[Any, Any] = {}
-    reads = False
-    for where, parts in needed.items():  # where: the block's index and group
-        key, crops = (image.name, *where[:-1]), tuple(sorted(parts))
-        task = own[key]
-        if inline and isinstance(task, GraphNode) and not task.dependencies:
-            out[(edges, *where)] = Task((edges, *where), _edges, task, crops)
-        else:
-            out[(edges, *where)] = (_edges, key, crops)
-            reads = True
-    return out, reads
 
 
 def _on_distributed() -> bool:
@@ -100,28 +72,107 @@ def _edge_group(index: tuple[int, ...], block: tuple[int, ...], split: bool) -> 
     return min(max(index[0] - block[0], -1), 1) + 1 if split else 0
 
 
-def edge_keys(
-    image: da.Array,
-    index: tuple[int, ...],
-    split: bool,
-    blocks: Sequence[tuple[int, ...]],
-    crops: Sequence[tuple[tuple[int, int], ...]],
-    edges_name: str,
-    needed: dict[tuple[int, ...], set[tuple[tuple[int, int], ...]]],
-) -> list[Any]:
-    """Nested keys of what the output chunk ``index`` needs of ``image``: per
-    axis the ``blocks`` and the part ``crops[axis][k]`` of each. Whole blocks
-    are used as they are; of the others, the task takes the block's edges
-    task (:func:`_edge_group`; each holds every part its chunks need:
-    ``needed``, keyed by block and group), so only the pixels needed move
-    between workers, at a task or three per block."""
+class Edges:
+    """The edges tasks of one input of a halo, built when asked for.
 
-    def edges_part(block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> tuple:
-        group = _edge_group(index, block, split)
-        needed.setdefault((*block, group), set()).add(crop)
-        return (edges_name, *block, group)
+    For the output chunks of a halo (their per-axis plans: the ``blocks``
+    each takes and the part ``crops`` of each), block by block: which parts
+    its neighbours take (:meth:`parts`), the key an output chunk takes for
+    each (:meth:`keys`) and the task that copies them (:meth:`task`), all
+    found from the plans when a window of keys is built, never stored per
+    block.
 
-    return part_keys(image, blocks, crops, edges_part)
+    A chunk task that depends on nothing (a read from storage, synthetic
+    data) is done again inside the edges task, not shared with the chunk's
+    own task: no chunk is then kept in memory for its neighbours, whatever
+    order the scheduler runs the tasks in, at the price of reading such a
+    chunk twice. Other chunks (computed from other tasks) are shared.
+    """
+
+    def __init__(self, image: da.Array, name: str, plans: Sequence[Sequence[Any]], split: bool):
+        self.image, self.name, self.split = image, name, split
+        # per axis, per block: the (output chunk, part) pairs that take from it
+        self.users: list[list[list[tuple[int, tuple[int, int]]]]] = []
+        for chunks, axis_plans in zip(image.chunks, plans):
+            users: list[list[tuple[int, tuple[int, int]]]] = [[] for _ in chunks]
+            for j, plan in enumerate(axis_plans):
+                for b, crop in zip(plan.blocks, plan.crops):
+                    users[b].append((j, crop))
+            self.users.append(users)
+        graph = image.__dask_graph__()
+        # a dask array's chunks are the layer of its name: look there, not in every layer
+        self.own: Any = (
+            graph.layers.get(image.name, graph) if isinstance(graph, HighLevelGraph) else graph
+        )
+        # on a distributed client the chunks go in bounded windows (bigimg._execute), and
+        # a chunk read twice on two workers costs more than a strip moved: reads are shared
+        self.inline = not _on_distributed()
+
+    def _whole(self, block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> bool:
+        chunks = self.image.chunks
+        return all(c == (0, chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block)))
+
+    def parts(self, block: tuple[int, ...]) -> dict[int, tuple[tuple[tuple[int, int], ...], ...]]:
+        """Per edges task of ``block`` (:func:`_edge_group`), the parts of it
+        that output chunks take (sorted); whole blocks are taken as they are."""
+        found: dict[int, set[tuple[tuple[int, int], ...]]] = {}
+        for combo in product(*(self.users[ax][b] for ax, b in enumerate(block))):
+            crop = tuple(c for _, c in combo)
+            if not self._whole(block, crop):
+                group = _edge_group((combo[0][0],), block, self.split)
+                found.setdefault(group, set()).add(crop)
+        return {group: tuple(sorted(crops)) for group, crops in sorted(found.items())}
+
+    def keys(self, index: tuple[int, ...], plans: Sequence[Any]) -> list[Any]:
+        """Nested keys of what the output chunk ``index`` (``plans``: its plan
+        per axis) takes of the image: whole blocks as they are, the others
+        from their edges task, so only the pixels needed move between workers."""
+
+        def edges_part(block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> tuple:
+            return (self.name, *block, _edge_group(index, block, self.split))
+
+        blocks, crops = [p.blocks for p in plans], [p.crops for p in plans]
+        return part_keys(self.image, blocks, crops, edges_part)
+
+    def indices(self) -> Iterator[tuple[int, ...]]:
+        """The block index and group of every edges task."""
+        for block in np.ndindex(*self.image.numblocks):
+            for group in self.parts(block):
+                yield (*block, group)
+
+    def task(self, key: tuple[Any, ...]) -> GraphNode | None:
+        """The edges task ``key`` (None if there is none such)."""
+        block, group = tuple(key[1:-1]), key[-1]
+        numblocks = self.image.numblocks
+        if len(block) != len(numblocks) or not all(0 <= b < n for b, n in zip(block, numblocks)):
+            return None
+        crops = self.parts(block).get(group)
+        if crops is None:
+            return None
+        source = (self.image.name, *block)
+        chunk = _chunk_task(self.own, source)
+        if self.inline and isinstance(chunk, GraphNode) and not chunk.dependencies:
+            return Task(key, _edges, chunk, crops)
+        return Task(key, _edges, TaskRef(source), crops)
+
+    def layer(self) -> LazyLayer:
+        return LazyLayer(self.name, self.indices, self.task)
+
+
+def _chunk_task(layer: Any, key: tuple[Any, ...]) -> Any:
+    """The task of ``key`` in ``layer``; of a blockwise layer built alone (its
+    ``__getitem__`` would build and keep every task of the layer)."""
+    if isinstance(layer, Blockwise):
+        culled, _ = layer.cull({key}, ())
+        return culled[key]
+    return layer[key]
+
+
+def as_refs(keys: Any) -> Any:
+    """Nested lists of keys as a task argument: references to those tasks."""
+    if isinstance(keys, list):
+        return [as_refs(k) for k in keys]
+    return TaskRef(keys)
 
 
 def part_keys(

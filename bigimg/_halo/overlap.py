@@ -25,16 +25,17 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import product
 from typing import Any, cast
 
 import dask.array as da
 import numpy as np
+from dask._task_spec import Task, parse_input
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._budget import check_task, halo_need
-from bigimg._halo.edges import edge_keys, edge_tasks, part_keys, split_edges
+from bigimg._grid import LazyLayer
+from bigimg._halo.edges import Edges, as_refs, part_keys, split_edges
 from bigimg._halo.reach import Depth
 from bigimg._kernels import extend_indices, holds
 from bigimg.io.chunking import TARGET_CHUNK_BYTES
@@ -438,41 +439,34 @@ def map_halo(
     out_name = (
         f"{name}-{tokenize(identity, [i.name for i in images], depth, boundary, cvals, dtype)}"
     )
-    edges_names = [f"halo-edges-{tokenize(out_name, i)}" for i in range(len(images))]
-    needed: dict[tuple[int, ...], set[Any]] = {}  # block -> the parts neighbours need
     split = split_edges(images, depth)
-    layer: dict[Any, Any] = {}
-    for idx in product(*(range(len(c)) for c in first.chunks)):
+    edges = [
+        Edges(image, f"halo-edges-{tokenize(out_name, i)}", plans, split)
+        for i, image in enumerate(images)
+    ]
+    numblocks = first.numblocks
+
+    def chunk_task(key: tuple[Any, ...]) -> Task | None:
+        idx = tuple(key[1:])
+        if len(idx) != ndim or not all(0 <= i < n for i, n in zip(idx, numblocks)):
+            return None
         axis_plans = tuple(plans[ax][i] for ax, i in enumerate(idx))
-        blocks = [p.blocks for p in axis_plans]
-        crops = [p.crops for p in axis_plans]
-        args = [
-            edge_keys(image, idx, split, blocks, crops, edges, needed)
-            for image, edges in zip(images, edges_names)
-        ]
-        layer[(out_name, *idx)] = (
-            _run_block,
-            func,
-            axis_plans,
-            tuple(boundary),
-            cvals,
-            dtype,
-            *args,
-        )
+        args = [parse_input(as_refs(e.keys(idx, axis_plans))) for e in edges]
+        return Task(key, _run_block, func, axis_plans, tuple(boundary), cvals, dtype, *args)
+
     layers: dict[str, Any] = {}
     dependencies: dict[str, set[str]] = {}
     inputs: set[str] = set()
-    for image in images:
+    for image, e in zip(images, edges):
         graph = cast(HighLevelGraph, image.__dask_graph__())  # a dask Array's graph is one
         layers.update(graph.layers)
         dependencies.update(graph.dependencies)
         inputs.update(image.__dask_layers__())
-    if needed:
-        for image, edges in zip(images, edges_names):
-            layers[edges], reads = edge_tasks(image, edges, needed)
-            dependencies[edges] = set(image.__dask_layers__()) if reads else set()
-        inputs.update(edges_names)
-    layers[out_name] = layer
+        # built when a window of keys is culled (bigimg._execute): never O(blocks) here
+        layers[e.name] = e.layer()
+        dependencies[e.name] = set(image.__dask_layers__())
+        inputs.add(e.name)
+    layers[out_name] = LazyLayer(out_name, lambda: np.ndindex(*numblocks), chunk_task)
     dependencies[out_name] = inputs
     graph = HighLevelGraph(layers, dependencies)
     meta = np.empty((0,) * ndim, dtype=dtype)
