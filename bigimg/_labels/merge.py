@@ -39,20 +39,23 @@ labelled again and its pixels written straight through its slice of the table
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
+from dask._task_spec import Task, TaskRef, parse_input
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bigimg._budget import check_task
-from bigimg._execute import compute_keys, tile_order
+from bigimg._execute import run_keys, tile_order
+from bigimg._grid import LazyLayer
 from bigimg._labels.blocks import BlockLabels, label_block, label_block_mapped
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
@@ -194,18 +197,146 @@ def _face_pairs(
 # --- the engine -----------------------------------------------------------------------------
 
 
+class BlockTables(Mapping[tuple[int, ...], np.ndarray]):
+    """Block -> its lookup table (final id by local id, index 0: 0), cut when
+    asked for from one array of every block's ids: no array per block."""
+
+    def __init__(self, numblocks: tuple[int, ...], final: np.ndarray, offsets: np.ndarray) -> None:
+        self.numblocks, self.final, self.offsets = numblocks, final, offsets  # offsets: n + 1
+
+    def __getitem__(self, block: tuple[int, ...]) -> np.ndarray:
+        if len(block) != len(self.numblocks) or not all(
+            0 <= b < n for b, n in zip(block, self.numblocks)
+        ):
+            raise KeyError(block)
+        k = int(np.ravel_multi_index(block, self.numblocks))
+        return np.concatenate([[0], self.final[self.offsets[k] : self.offsets[k + 1]]])
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        return iter(np.ndindex(*self.numblocks))
+
+    def __len__(self) -> int:
+        return math.prod(self.numblocks)
+
+
 @dataclass(frozen=True)
 class LabelTable:
     """What the eager phase found: enough to build the lazy label image."""
 
     count: int  # number of components (scipy's second return value)
-    tables: dict[tuple[int, ...], np.ndarray]  # block -> final id by local id (index 0: 0)
+    tables: BlockTables  # block -> final id by local id (index 0: 0)
     first_pixels: np.ndarray  # by final id - 1: raster index of the component's first pixel
+
+
+class _Merge:
+    """The three tasks of each block (labels, first planes, summary; steps 1-2
+    of the module docstring), built when asked for from the block's index."""
+
+    def __init__(self, image: da.Array, structure: np.ndarray) -> None:
+        self.image, self.structure = image, structure
+        self.ndim, self.numblocks = image.ndim, image.numblocks
+        self.starts = [np.cumsum((0, *c[:-1])).tolist() for c in image.chunks]
+        token = tokenize(image.name, structure)
+        self.local, self.edges = f"label-local-{token}", f"label-edges-{token}"
+        self.summary = f"label-summary-{token}"
+        centre = np.ones(self.ndim, int)
+        self.axes = []  # per axis with steps across it: (axis, steps, reach)
+        for axis in range(self.ndim):
+            steps = np.argwhere(structure) - centre
+            steps = steps[steps[:, axis] == 1]
+            if len(steps):
+                self.axes.append((axis, steps, np.abs(steps).max(axis=0)))
+
+    def _inside(self, block: tuple[int, ...]) -> bool:
+        return len(block) == self.ndim and all(0 <= b < n for b, n in zip(block, self.numblocks))
+
+    def ordinal(self, block: tuple[int, ...]) -> int:
+        return int(np.ravel_multi_index(block, self.numblocks))
+
+    def faces(self, b: tuple[int, ...]) -> list[Any]:
+        """Per axis, what ``b``'s summary takes of the blocks above it:
+        ``[axis, shift, steps, uppers, picks]`` (see :func:`_summary`)."""
+        out = []
+        for axis, steps, reach in self.axes:
+            if b[axis] + 1 >= self.numblocks[axis]:
+                continue
+            # the facing blocks: b one up along axis, and its neighbours across where
+            # the structure reaches diagonally (one-pixel margins of them)
+            around = [
+                [0]
+                if ax == axis or not reach[ax]
+                else [d for d in (-1, 0, 1) if 0 <= b[ax] + d < self.numblocks[ax]]
+                for ax in range(self.ndim)
+            ]
+            shift = tuple(1 if -1 in around[ax] else 0 for ax in range(self.ndim))
+            uppers = np.empty([len(a) for a in around], dtype=object)
+            picks = np.empty([len(a) for a in around], dtype=object)
+            for pos in product(*(range(len(a)) for a in around)):
+                delta = tuple(around[ax][k] for ax, k in enumerate(pos))
+                up = tuple(b[ax] + (1 if ax == axis else delta[ax]) for ax in range(self.ndim))
+                uppers[pos], picks[pos] = TaskRef((self.edges, *up)), (axis, delta)
+            out.append([axis, shift, steps, uppers.tolist(), picks.tolist()])
+        return out
+
+    def needs(self, up: tuple[int, ...]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        """The planes of ``up`` that the blocks below it face (:meth:`faces`)."""
+        found: set[tuple[int, tuple[int, ...]]] = set()
+        for axis, _, reach in self.axes:
+            if up[axis] < 1:
+                continue
+            choices = [
+                [0]
+                if ax == axis or not reach[ax]
+                else [d for d in (-1, 0, 1) if 0 <= up[ax] - d < self.numblocks[ax]]
+                for ax in range(self.ndim)
+            ]
+            found.update((axis, delta) for delta in product(*choices))
+        return tuple(sorted(found))
+
+    def local_task(self, key: tuple[Any, ...]) -> Task | None:
+        b = tuple(key[1:])
+        if not self._inside(b):
+            return None
+        return Task(key, label_block, TaskRef((self.image.name, *b)), self.structure)
+
+    def edges_task(self, key: tuple[Any, ...]) -> Task | None:
+        b = tuple(key[1:])
+        needs = self.needs(b) if self._inside(b) else ()
+        if not needs:
+            return None
+        return Task(key, _first_planes, TaskRef((self.local, *b)), needs, self.ordinal(b))
+
+    def summary_task(self, key: tuple[Any, ...]) -> Task | None:
+        b = tuple(key[1:])
+        if not self._inside(b):
+            return None
+        offset = tuple(self.starts[ax][i] for ax, i in enumerate(b))
+        faces = parse_input(self.faces(b))
+        return Task(
+            key, _summary, TaskRef((self.local, *b)), offset, self.image.shape,
+            self.ordinal(b), faces)  # fmt: skip
+
+    def graph(self) -> HighLevelGraph:
+        def blocks() -> Iterator[tuple[int, ...]]:
+            return iter(np.ndindex(*self.numblocks))
+
+        def edged() -> Iterator[tuple[int, ...]]:
+            return (b for b in np.ndindex(*self.numblocks) if self.needs(b))
+
+        layers: dict[str, Any] = dict(cast(HighLevelGraph, self.image.__dask_graph__()).layers)
+        dependencies = dict(cast(HighLevelGraph, self.image.__dask_graph__()).dependencies)
+        layers[self.local] = LazyLayer(self.local, blocks, self.local_task)
+        layers[self.edges] = LazyLayer(self.edges, edged, self.edges_task)
+        layers[self.summary] = LazyLayer(self.summary, blocks, self.summary_task)
+        dependencies[self.local] = set(self.image.__dask_layers__())
+        dependencies[self.edges] = {self.local}
+        dependencies[self.summary] = {self.local, self.edges}
+        return HighLevelGraph(layers, dependencies)
 
 
 def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
     """Steps 1-4 of the module docstring: one pass over the data, then the union."""
-    ndim, shape, chunks = image.ndim, image.shape, image.chunks
+    chunks = image.chunks
     if np.prod([max(c) for c in chunks], dtype=np.float64) >= 2**_SHIFT:
         raise ValueError(
             f"label: chunks of {tuple(max(c) for c in chunks)} pixels hold 2**{_SHIFT} "
@@ -214,63 +345,23 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
     # a block's labels, union-find parents and first pixels: 8 bytes each a pixel
     per_pixel = image.dtype.itemsize + 24
     check_task(lambda c: math.prod(c) * per_pixel, [max(c) for c in chunks], "label")
-    blocks = list(product(*(range(len(c)) for c in chunks)))
-    ordinal = {b: k for k, b in enumerate(blocks)}
-    starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
-    token = tokenize(image.name, structure)
-    local_name, edge_name = f"label-local-{token}", f"label-edges-{token}"
-    summary_name = f"label-summary-{token}"
-    layer: dict[Any, Any] = {}
-    faces: dict[tuple[int, ...], list[Any]] = {b: [] for b in blocks}  # b's faces, as lower
-    needs: dict[tuple[int, ...], set[Any]] = {}  # the planes b's lower neighbours need
-    centre = np.ones(ndim, int)
-    for axis in range(ndim):
-        steps = np.argwhere(structure) - centre
-        steps = steps[steps[:, axis] == 1]
-        if len(steps) == 0:
-            continue
-        reach = np.abs(steps).max(axis=0)
-        for b in blocks:
-            if b[axis] + 1 >= len(chunks[axis]):
-                continue
-            # the facing blocks: b one up along axis, and its neighbours across where
-            # the structure reaches diagonally (one-pixel margins of them)
-            around = [
-                [0]
-                if ax == axis or not reach[ax]
-                else [d for d in (-1, 0, 1) if 0 <= b[ax] + d < len(chunks[ax])]
-                for ax in range(ndim)
-            ]
-            shift = tuple(1 if -1 in around[ax] else 0 for ax in range(ndim))
-            uppers = np.empty([len(a) for a in around], dtype=object)
-            picks = np.empty([len(a) for a in around], dtype=object)
-            for pos in product(*(range(len(a)) for a in around)):
-                delta = tuple(around[ax][k] for ax, k in enumerate(pos))
-                up = tuple(b[ax] + (1 if ax == axis else delta[ax]) for ax in range(ndim))
-                needs.setdefault(up, set()).add((axis, delta))
-                uppers[pos], picks[pos] = (edge_name, *up), (axis, delta)
-            faces[b].append([axis, shift, steps, uppers.tolist(), picks.tolist()])
-    for b in blocks:
-        layer[(local_name, *b)] = (label_block, (image.name, *b), structure)
-        if b in needs:
-            layer[(edge_name, *b)] = (
-                _first_planes, (local_name, *b), tuple(sorted(needs[b])), ordinal[b])  # fmt: skip
-        offset = tuple(starts[ax][i] for ax, i in enumerate(b))
-        layer[(summary_name, *b)] = (
-            _summary, (local_name, *b), offset, shape, ordinal[b], faces[b])  # fmt: skip
-    merge = f"label-merge-{token}"
-    graph = HighLevelGraph.from_collections(merge, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
-    # block by block in Z order: on a cluster the keys go in windows of compact
-    # patches of blocks, each block labelled about once
-    order = [(summary_name, *b) for b in tile_order(blocks)]
-    values = dict(zip(order, compute_keys(graph, order), strict=True))
-    summaries = [values[(summary_name, *b)] for b in blocks]
-    firsts, found = [f for f, _ in summaries], [pairs for _, pairs in summaries]
-    return _number(blocks, firsts, found)
+    merge = _Merge(image, structure)
+    # block by block in Z order, in windows of compact patches of blocks (each
+    # window's tasks built when it runs), each block labelled about once
+    order = [(merge.summary, *b) for b in tile_order(list(np.ndindex(*image.numblocks)))]
+    firsts: list[Any] = [None] * len(order)
+    found: list[Any] = [None] * len(order)
+
+    def keep(key: Any, summary: tuple[np.ndarray, np.ndarray]) -> None:
+        k = merge.ordinal(tuple(key[1:]))
+        firsts[k], found[k] = summary
+
+    run_keys(merge.graph(), order, keep)
+    return _number(image.numblocks, firsts, found)
 
 
 def _number(
-    blocks: list[tuple[int, ...]], firsts: list[np.ndarray], pairs: list[np.ndarray]
+    numblocks: tuple[int, ...], firsts: list[np.ndarray], pairs: list[np.ndarray]
 ) -> LabelTable:
     """Union the face pairs, order the components by first pixel: scipy's ids."""
     counts = np.array([len(f) for f in firsts], dtype=np.int64)
@@ -296,11 +387,8 @@ def _number(
     rank = np.empty(len(unique), np.int64)
     rank[order] = np.arange(1, len(unique) + 1)
     final = rank[which]
-    tables = {
-        b: np.concatenate([[0], final[offsets[k] : offsets[k] + counts[k]]])
-        for k, b in enumerate(blocks)
-    }
-    return LabelTable(len(unique), tables, first[order])
+    bounds = np.concatenate([offsets, [total]]).astype(np.int64)
+    return LabelTable(len(unique), BlockTables(numblocks, final, bounds), first[order])
 
 
 def relabelled(
@@ -317,14 +405,21 @@ def relabelled(
     dtype = np.dtype(dtype)
     token = tokenize(image.name, structure, dtype, table.count, values)
     name = f"label-{token}"
-    layer: dict[Any, Any] = {}
-    for b, t in table.tables.items():
+
+    def task(key: tuple[Any, ...]) -> Task | None:
+        b = tuple(key[1:])
+        try:
+            t = table.tables[b]
+        except KeyError:
+            return None
         lut = (t if values is None else values[t]).astype(dtype)
         if len(lut) == 1 or (lut[1:] == lut[1]).all():
             inside = lut[1] if len(lut) > 1 else lut[0]
-            layer[(name, *b)] = (_uniform, (image.name, *b), inside, lut[0])
-        else:
-            layer[(name, *b)] = (label_block_mapped, (image.name, *b), structure, lut)
+            return Task(key, _uniform, TaskRef((image.name, *b)), inside, lut[0])
+        return Task(key, label_block_mapped, TaskRef((image.name, *b)), structure, lut)
+
+    # each block's task built when a window of keys is culled: no O(blocks) layer here
+    layer = LazyLayer(name, lambda: iter(np.ndindex(*image.numblocks)), task)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
     meta = np.empty((0,) * image.ndim, dtype)
     return da.Array(graph, name, chunks=image.chunks, dtype=dtype, meta=meta)
