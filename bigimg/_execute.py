@@ -149,7 +149,7 @@ def _window_graph(dsk: Any, keys: list[Any]) -> dict[Any, Any]:
     from dask.optimization import cull
 
     if isinstance(dsk, HighLevelGraph):
-        return dict(dsk.cull(set(keys)))
+        return dict(dsk.cull(set(keys)).to_dict())
     return cull(dsk, keys)[0]
 
 

@@ -63,6 +63,9 @@ class LazyLayer(Layer):
     task : callable
         ``task(key)``: the :class:`dask._task_spec.GraphNode` of ``key``, or
         None where ``indices`` yields no such key.
+    prepare : callable, optional
+        ``prepare(keys)`` is called with a window's keys before their tasks
+        are built (to build what they share at once).
 
     Examples
     --------
@@ -77,9 +80,10 @@ class LazyLayer(Layer):
         name: str,
         indices: Callable[[], Iterator[tuple[int, ...]]],
         task: Callable[[tuple[Any, ...]], GraphNode | None],
+        prepare: Callable[[list[tuple[Any, ...]]], None] | None = None,
     ) -> None:
         super().__init__()
-        self.name, self._indices, self._task = name, indices, task
+        self.name, self._indices, self._task, self._prepare = name, indices, task, prepare
         self._len: int | None = None
 
     @property
@@ -89,18 +93,19 @@ class LazyLayer(Layer):
     def is_materialized(self) -> bool:
         return False
 
+    def _build(self, key: Any) -> GraphNode | None:
+        if not (isinstance(key, tuple) and key[:1] == (self.name,)):
+            return None
+        return self._task(key)
+
     def __getitem__(self, key: Any) -> GraphNode:
-        found = self._task(key) if isinstance(key, tuple) and key[:1] == (self.name,) else None
+        found = self._build(key)
         if found is None:
             raise KeyError(key)
         return found
 
     def __contains__(self, key: object) -> bool:
-        try:
-            self[key]
-        except (KeyError, IndexError, TypeError):
-            return False
-        return True
+        return self._build(key) is not None
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return ((self.name, *index) for index in self._indices())
@@ -117,5 +122,9 @@ class LazyLayer(Layer):
         self, keys: set[Any], all_hlg_keys: Collection[Any]
     ) -> tuple[Layer, Mapping[Any, set[Any]]]:
         """The tasks of ``keys`` in this layer (built now), and their dependencies."""
-        out = {key: self[key] for key in keys if key in self}
+        mine = [key for key in keys if isinstance(key, tuple) and key[:1] == (self.name,)]
+        if self._prepare is not None:
+            self._prepare(mine)
+        built = ((key, self._task(key)) for key in mine)
+        out = {key: task for key, task in built if task is not None}
         return MaterializedLayer(out), {key: set(t.dependencies) for key, t in out.items()}

@@ -150,6 +150,35 @@ def test_graph_is_one_task_per_chunk_and_lazy() -> None:
     assert sum(p.size for parts in moved for p in parts.values()) < 0.25 * x.size
 
 
+def test_building_a_halo_chain_holds_no_task_per_chunk() -> None:
+    """Before: map_halo built every chunk's task and its edges tasks when
+    called, about 2 kB of client memory per chunk (128 MiB at 2**16 chunks)."""
+    import tracemalloc
+
+    import bigimg.ndimage as bnd
+
+    def chain(x: da.Array) -> da.Array:
+        return bnd.median_filter(bnd.sobel(bnd.gaussian_filter(x, 2.0, mode="wrap")), 3)
+
+    chain(da.zeros((64, 64), dtype=np.float32, chunks=16))  # imports, compiled kernels
+    x = da.zeros((4096, 4096), dtype=np.float32, chunks=16)  # 2**16 chunks
+    tracemalloc.start()
+    try:
+        with raise_if_dask_computes():
+            y = chain(x)
+            labels = (y > 0).astype(np.uint8)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB to build a graph of {x.npartitions} chunks"
+    halo = [layer for name, layer in y.dask.layers.items() if name.startswith(("gauss", "med"))]
+    assert halo and not any(layer.is_materialized() for layer in halo)
+    # the tasks are still there when asked for, and right
+    window = [(labels.name, 0, 0), (labels.name, 255, 255)]
+    got = dask.threaded.get(labels.dask.cull(set(window)).to_dict(), window)
+    assert all((g == 0).all() and g.shape == (16, 16) for g in got)
+
+
 def test_kernel_depth_is_asymmetric_for_even_sizes_and_origins() -> None:
     assert _halo.kernel([3], [0]) == ((1, 1),)
     assert _halo.kernel([4], [0]) == ((2, 1),)

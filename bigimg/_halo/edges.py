@@ -107,6 +107,15 @@ class Edges:
         # on a distributed client the chunks go in bounded windows (bigimg._execute), and
         # a chunk read twice on two workers costs more than a strip moved: reads are shared
         self.inline = not _on_distributed()
+        self._window: dict[Any, Any] = {}  # the chunk tasks of the window being built
+
+    def prepare(self, keys: list[tuple[Any, ...]]) -> None:
+        """Build the chunk tasks a window's edges tasks read at once (a blockwise
+        input's tasks cost about as much to build one by one as to run)."""
+        self._window = {}
+        if self.inline and isinstance(self.own, Blockwise):
+            sources = {(self.image.name, *key[1:-1]) for key in keys}
+            self._window = dict(self.own.cull(sources, ())[0])
 
     def _whole(self, block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> bool:
         chunks = self.image.chunks
@@ -150,13 +159,15 @@ class Edges:
         if crops is None:
             return None
         source = (self.image.name, *block)
-        chunk = _chunk_task(self.own, source)
+        chunk = self._window.get(source)
+        if chunk is None:
+            chunk = _chunk_task(self.own, source)
         if self.inline and isinstance(chunk, GraphNode) and not chunk.dependencies:
             return Task(key, _edges, chunk, crops)
         return Task(key, _edges, TaskRef(source), crops)
 
     def layer(self) -> LazyLayer:
-        return LazyLayer(self.name, self.indices, self.task)
+        return LazyLayer(self.name, self.indices, self.task, self.prepare)
 
 
 def _chunk_task(layer: Any, key: tuple[Any, ...]) -> Any:
