@@ -394,7 +394,7 @@ def histogram(
 def _min_max(image: da.Array) -> tuple[Any, Any]:
     """The minimum and maximum of a non-empty ``image`` (NaN if it holds one),
     as numpy scalars of its dtype; in bounded windows of chunks."""
-    found: list[np.ndarray] = []
+    found: list[Any] = []  # the running (min, max), folded as the blocks come
     parts = da.map_blocks(
         _block_min_max,
         image,
@@ -403,9 +403,14 @@ def _min_max(image: da.Array) -> tuple[Any, Any]:
         dtype=image.dtype,
         meta=np.empty((0,) * (image.ndim + 1), image.dtype),
     )
-    run_blocks(parts, lambda index, pair: found.append(pair))
-    pairs = np.concatenate([p.reshape(-1) for p in found])
-    return np.min(pairs), np.max(pairs)
+
+    def fold(index: tuple[int, ...], pair: np.ndarray) -> None:
+        both = np.concatenate([pair.reshape(-1), np.array(found, pair.dtype)])
+        if both.size:
+            found[:] = [both.min(), both.max()]
+
+    run_blocks(parts, fold)
+    return found[0], found[1]
 
 
 def save_histogram(

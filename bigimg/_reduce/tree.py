@@ -28,17 +28,19 @@ has one task per block plus the tree, O(blocks) in all.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import product
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
+from dask._task_spec import DataNode, Task, TaskRef, parse_input
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
+from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
 from bigimg._execute import run_keys
+from bigimg._grid import LazyLayer
 from bigimg._reduce.partials import Partial, Plan, Regions, block_partial, combine
 
 __all__ = [
@@ -160,28 +162,49 @@ def reduction_graph(
     )
     name = f"reduce-labels-{token}"
     plan_key = f"{name}-plan"
-    layer: dict[Any, Any] = {plan_key: plan}
+    numblocks = ref.numblocks
+    n = math.prod(numblocks)
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in ref.chunks]
-    keys: list[Any] = []
-    for i, b in enumerate(product(*(range(len(c)) for c in ref.chunks))):
+    block_name, combine_name = f"{name}-block", f"{name}-combine-0"
+    groups = -(-n // split_every)
+
+    def block_task(key: tuple[Any, ...]) -> Task | None:
+        i = key[1] if len(key) == 2 else None
+        if not isinstance(i, int) or not 0 <= i < n:
+            return None
+        b = tuple(int(j) for j in np.unravel_index(i, numblocks))
         offset = tuple(starts[ax][j] for ax, j in enumerate(b))
-        key = (f"{name}-block", i)
-        layer[key] = (
-            block_partial,
-            None if values is None else (values.name, *b),
-            None if labels is None else (labels.name, *b),
-            offset,
-            plan_key,
+        value = None if values is None else TaskRef((values.name, *b))
+        label = None if labels is None else TaskRef((labels.name, *b))
+        return Task(key, block_partial, value, label, offset, TaskRef(plan_key))
+
+    def combine_task(key: tuple[Any, ...]) -> Task | None:
+        j = key[1] if len(key) == 2 else None
+        if not isinstance(j, int) or not 0 <= j < groups:
+            return None
+        first, last = j * split_every, min(n, (j + 1) * split_every)
+        parts = [TaskRef((block_name, i)) for i in range(first, last)]
+        return Task(key, combine, parse_input(parts), TaskRef(plan_key))
+
+    layers: dict[str, Any] = {}
+    dependencies: dict[str, set[str]] = {}
+    for a in arrays:
+        graph = cast(HighLevelGraph, a.__dask_graph__())
+        layers.update(graph.layers)
+        dependencies.update(graph.dependencies)
+    # each window's tasks built when it runs (bigimg._execute.run_keys): no task per block here
+    layers[plan_key] = MaterializedLayer({plan_key: DataNode(plan_key, plan)})
+    dependencies[plan_key] = set()
+    layers[block_name] = LazyLayer(block_name, lambda: ((i,) for i in range(n)), block_task)
+    dependencies[block_name] = {plan_key, *(name for a in arrays for name in a.__dask_layers__())}
+    keys: list[Any] = [(block_name, 0)]
+    if n > 1:
+        layers[combine_name] = LazyLayer(
+            combine_name, lambda: ((j,) for j in range(groups)), combine_task
         )
-        keys.append(key)
-    if len(keys) > 1:
-        merged = []
-        for j in range(0, len(keys), split_every):
-            key = (f"{name}-combine-0", j // split_every)
-            layer[key] = (combine, keys[j : j + split_every], plan_key)
-            merged.append(key)
-        keys = merged
-    return HighLevelGraph.from_collections(name, layer, dependencies=arrays), keys  # type: ignore[arg-type]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
+        dependencies[combine_name] = {plan_key, block_name}
+        keys = [(combine_name, j) for j in range(groups)]
+    return HighLevelGraph(layers, dependencies), keys
 
 
 class _Tree:
