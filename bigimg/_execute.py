@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-__all__ = ["WINDOW_TASKS", "compute_keys", "run_blocks", "run_keys", "tile_order"]
+__all__ = ["WINDOW_TASKS", "run_blocks", "run_keys", "tile_order"]
 
 
 def tile_order(indices: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
@@ -102,13 +102,6 @@ def run_blocks(
         run_keys(graph, keys, lambda key, value: on_done(tuple(key[1:]), value))
 
 
-def compute_keys(dsk: Any, keys: list[Any]) -> list[Any]:
-    """The values of ``keys`` (in order), computed by :func:`run_keys`."""
-    values: dict[Any, Any] = {}
-    run_keys(dsk, keys, values.__setitem__)
-    return [values[k] for k in keys]
-
-
 def _run_windows(
     client: Any,
     dsk: Any,
@@ -171,13 +164,20 @@ def _run_local(
     """:func:`run_keys` on a local scheduler's ``get``: a window at a time."""
     from dask.callbacks import Callback
 
-    wanted = set(keys)
+    # the keys of the window running not yet handed over: a key that another
+    # window's keys depend on is done again there, and is not handed over twice
+    left: set[Any] = set()
 
     def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        if key in wanted:
+        if key in left:
+            left.discard(key)
             on_done(key, result)
 
-    windows = _windows(dsk, keys, window_tasks)
     with Callback(posttask=posttask):
-        for window in windows:
-            get(_window_graph(dsk, window), window)
+        for window in _windows(dsk, keys, window_tasks):
+            left.update(window)
+            values = get(_window_graph(dsk, window), window)
+            for key, value in zip(window, values):
+                if key in left:  # data, not a task: no posttask for it
+                    left.discard(key)
+                    on_done(key, value)

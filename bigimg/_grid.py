@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 from dask._task_spec import GraphNode
-from dask.highlevelgraph import Layer, MaterializedLayer
+from dask.highlevelgraph import HighLevelGraph, Layer, MaterializedLayer
 
-__all__ = ["BlockSlices", "LazyLayer"]
+__all__ = ["BlockSlices", "LazyLayer", "graph_on"]
 
 
 class BlockSlices:
@@ -128,3 +128,19 @@ class LazyLayer(Layer):
         built = ((key, self._task(key)) for key in mine)
         out = {key: task for key, task in built if task is not None}
         return MaterializedLayer(out), {key: set(t.dependencies) for key, t in out.items()}
+
+
+def graph_on(
+    arrays: Sequence[Any], layers: Mapping[str, tuple[Layer, Collection[str]]]
+) -> HighLevelGraph:
+    """The high-level graph of ``arrays`` (dask arrays) with ``layers`` added:
+    name -> (layer, the names of the layers it depends on)."""
+    merged: dict[str, Any] = {}
+    dependencies: dict[str, set[str]] = {}
+    for array in arrays:
+        graph = array.__dask_graph__()  # a dask Array's graph is a HighLevelGraph
+        merged.update(graph.layers)
+        dependencies.update(graph.dependencies)
+    for name, (layer, needs) in layers.items():
+        merged[name], dependencies[name] = layer, set(needs)
+    return HighLevelGraph(merged, dependencies)

@@ -104,6 +104,22 @@ def test_run_keys_gives_local_schedulers_bounded_windows(scheduler: str) -> None
     assert sum(held) >= 3 * len(keys) and max(held) <= 60
 
 
+def test_local_windows_hand_each_key_over_once() -> None:
+    """Before: a wanted key that a later window's key depends on was done
+    again there and handed over a second time (a reduction would count it twice)."""
+    import operator
+
+    dsk: dict[Any, Any] = {("a", 0): 1}  # key i depends on key i - 1
+    dsk.update({("a", i): (operator.add, ("a", i - 1), 1) for i in range(1, 20)})
+    keys = list(dsk)
+    seen: dict[Any, list[int]] = {}
+    with dask.config.set(scheduler="threads"):
+        run_keys(
+            dsk, keys, lambda key, value: seen.setdefault(key, []).append(value), window_tasks=3
+        )
+    assert seen == {("a", i): [i + 1] for i in range(20)}
+
+
 def test_local_windows_give_halo_chains_exactly() -> None:
     """Windows cut a chain of halo operations between blocks: a neighbour's
     task that two windows need is done again in the second, not lost."""

@@ -25,16 +25,15 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import dask.array as da
 import numpy as np
 from dask._task_spec import Task, parse_input
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from bigimg._budget import check_task, halo_need
-from bigimg._grid import LazyLayer
+from bigimg._grid import LazyLayer, graph_on
 from bigimg._halo.edges import Edges, as_refs, part_keys, split_edges
 from bigimg._halo.reach import Depth
 from bigimg._kernels import extend_indices, holds
@@ -454,20 +453,11 @@ def map_halo(
         args = [parse_input(as_refs(e.keys(idx, axis_plans))) for e in edges]
         return Task(key, _run_block, func, axis_plans, tuple(boundary), cvals, dtype, *args)
 
-    layers: dict[str, Any] = {}
-    dependencies: dict[str, set[str]] = {}
-    inputs: set[str] = set()
-    for image, e in zip(images, edges):
-        graph = cast(HighLevelGraph, image.__dask_graph__())  # a dask Array's graph is one
-        layers.update(graph.layers)
-        dependencies.update(graph.dependencies)
-        inputs.update(image.__dask_layers__())
-        # built when a window of keys is culled (bigimg._execute): never O(blocks) here
-        layers[e.name] = e.layer()
-        dependencies[e.name] = set(image.__dask_layers__())
-        inputs.add(e.name)
-    layers[out_name] = LazyLayer(out_name, lambda: np.ndindex(*numblocks), chunk_task)
-    dependencies[out_name] = inputs
-    graph = HighLevelGraph(layers, dependencies)
+    # built when a window of keys is culled (bigimg._execute): never O(blocks) here
+    inputs = {name for image in images for name in image.__dask_layers__()}
+    layers: dict[str, Any] = {e.name: (e.layer(), e.image.__dask_layers__()) for e in edges}
+    chunks = LazyLayer(out_name, lambda: np.ndindex(*numblocks), chunk_task)
+    layers[out_name] = (chunks, inputs | {e.name for e in edges})
+    graph = graph_on(images, layers)
     meta = np.empty((0,) * ndim, dtype=dtype)
     return da.Array(graph, out_name, chunks=first.chunks, dtype=dtype, meta=meta)

@@ -42,7 +42,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
-from typing import Any, cast
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -55,7 +55,7 @@ from scipy.sparse.csgraph import connected_components
 
 from bigimg._budget import check_task
 from bigimg._execute import run_keys, tile_order
-from bigimg._grid import LazyLayer
+from bigimg._grid import LazyLayer, graph_on
 from bigimg._labels.blocks import BlockLabels, label_block, label_block_mapped
 
 __all__ = ["LabelTable", "check_structure", "label_dtype", "merge_labels", "relabelled"]
@@ -323,15 +323,15 @@ class _Merge:
         def edged() -> Iterator[tuple[int, ...]]:
             return (b for b in np.ndindex(*self.numblocks) if self.needs(b))
 
-        layers: dict[str, Any] = dict(cast(HighLevelGraph, self.image.__dask_graph__()).layers)
-        dependencies = dict(cast(HighLevelGraph, self.image.__dask_graph__()).dependencies)
-        layers[self.local] = LazyLayer(self.local, blocks, self.local_task)
-        layers[self.edges] = LazyLayer(self.edges, edged, self.edges_task)
-        layers[self.summary] = LazyLayer(self.summary, blocks, self.summary_task)
-        dependencies[self.local] = set(self.image.__dask_layers__())
-        dependencies[self.edges] = {self.local}
-        dependencies[self.summary] = {self.local, self.edges}
-        return HighLevelGraph(layers, dependencies)
+        local = LazyLayer(self.local, blocks, self.local_task)
+        edges = LazyLayer(self.edges, edged, self.edges_task)
+        summary = LazyLayer(self.summary, blocks, self.summary_task)
+        layers = {
+            self.local: (local, self.image.__dask_layers__()),
+            self.edges: (edges, {self.local}),
+            self.summary: (summary, {self.local, self.edges}),
+        }
+        return graph_on([self.image], layers)
 
 
 def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
@@ -420,7 +420,7 @@ def relabelled(
 
     # each block's task built when a window of keys is culled: no O(blocks) layer here
     layer = LazyLayer(name, lambda: iter(np.ndindex(*image.numblocks)), task)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[image])  # type: ignore[list-item]  # dask.typing.DaskCollection's `__dask_scheduler__: staticmethod` does not match da.Array's
+    graph = graph_on([image], {name: (layer, image.__dask_layers__())})
     meta = np.empty((0,) * image.ndim, dtype)
     return da.Array(graph, name, chunks=image.chunks, dtype=dtype, meta=meta)
 

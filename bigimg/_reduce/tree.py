@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -40,7 +40,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
 from bigimg._execute import run_keys
-from bigimg._grid import LazyLayer
+from bigimg._grid import LazyLayer, graph_on
 from bigimg._reduce.partials import Partial, Plan, Regions, block_partial, combine
 
 __all__ = [
@@ -186,25 +186,21 @@ def reduction_graph(
         parts = [TaskRef((block_name, i)) for i in range(first, last)]
         return Task(key, combine, parse_input(parts), TaskRef(plan_key))
 
-    layers: dict[str, Any] = {}
-    dependencies: dict[str, set[str]] = {}
-    for a in arrays:
-        graph = cast(HighLevelGraph, a.__dask_graph__())
-        layers.update(graph.layers)
-        dependencies.update(graph.dependencies)
     # each window's tasks built when it runs (bigimg._execute.run_keys): no task per block here
-    layers[plan_key] = MaterializedLayer({plan_key: DataNode(plan_key, plan)})
-    dependencies[plan_key] = set()
-    layers[block_name] = LazyLayer(block_name, lambda: ((i,) for i in range(n)), block_task)
-    dependencies[block_name] = {plan_key, *(name for a in arrays for name in a.__dask_layers__())}
+    inputs = {name for a in arrays for name in a.__dask_layers__()}
+    layers: dict[str, Any] = {
+        plan_key: (MaterializedLayer({plan_key: DataNode(plan_key, plan)}), ()),
+        block_name: (
+            LazyLayer(block_name, lambda: ((i,) for i in range(n)), block_task),
+            inputs | {plan_key},
+        ),
+    }
     keys: list[Any] = [(block_name, 0)]
     if n > 1:
-        layers[combine_name] = LazyLayer(
-            combine_name, lambda: ((j,) for j in range(groups)), combine_task
-        )
-        dependencies[combine_name] = {plan_key, block_name}
+        combines = LazyLayer(combine_name, lambda: ((j,) for j in range(groups)), combine_task)
+        layers[combine_name] = (combines, {plan_key, block_name})
         keys = [(combine_name, j) for j in range(groups)]
-    return HighLevelGraph(layers, dependencies), keys
+    return graph_on(arrays, layers), keys
 
 
 class _Tree:
