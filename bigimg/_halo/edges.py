@@ -117,17 +117,13 @@ class Edges:
             sources = {(self.image.name, *key[1:-1]) for key in keys}
             self._window = dict(self.own.cull(sources, ())[0])
 
-    def _whole(self, block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> bool:
-        chunks = self.image.chunks
-        return all(c == (0, chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block)))
-
     def parts(self, block: tuple[int, ...]) -> dict[int, tuple[tuple[tuple[int, int], ...], ...]]:
         """Per edges task of ``block`` (:func:`_edge_group`), the parts of it
         that output chunks take (sorted); whole blocks are taken as they are."""
         found: dict[int, set[tuple[tuple[int, int], ...]]] = {}
         for combo in product(*(self.users[ax][b] for ax, b in enumerate(block))):
             crop = tuple(c for _, c in combo)
-            if not self._whole(block, crop):
+            if not _whole(self.image, block, crop):
                 group = _edge_group((combo[0][0],), block, self.split)
                 found.setdefault(group, set()).add(crop)
         return {group: tuple(sorted(crops)) for group, crops in sorted(found.items())}
@@ -159,11 +155,12 @@ class Edges:
         if crops is None:
             return None
         source = (self.image.name, *block)
-        chunk = self._window.get(source)
-        if chunk is None:
-            chunk = _chunk_task(self.own, source)
-        if self.inline and isinstance(chunk, GraphNode) and not chunk.dependencies:
-            return Task(key, _edges, chunk, crops)
+        if self.inline:
+            chunk = self._window.get(source)
+            if chunk is None:
+                chunk = _chunk_task(self.own, source)
+            if isinstance(chunk, GraphNode) and not chunk.dependencies:
+                return Task(key, _edges, chunk, crops)
         return Task(key, _edges, TaskRef(source), crops)
 
     def layer(self) -> LazyLayer:
@@ -177,6 +174,11 @@ def _chunk_task(layer: Any, key: tuple[Any, ...]) -> Any:
         culled, _ = layer.cull({key}, ())
         return culled[key]
     return layer[key]
+
+
+def _whole(image: da.Array, block: tuple[int, ...], crop: tuple[tuple[int, int], ...]) -> bool:
+    """Whether the part ``crop`` of ``image``'s ``block`` is all of it."""
+    return all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block)))
 
 
 def as_refs(keys: Any) -> Any:
@@ -201,7 +203,7 @@ def part_keys(
     for pos in product(*(range(len(b)) for b in blocks)):
         block = tuple(blocks[ax][k] for ax, k in enumerate(pos))
         crop = tuple(crops[ax][k] for ax, k in enumerate(pos))
-        if all(c == (0, image.chunks[ax][b]) for ax, (c, b) in enumerate(zip(crop, block))):
+        if _whole(image, block, crop):
             keys[pos] = (image.name, *block)
         else:
             keys[pos] = part(block, crop)
