@@ -3,6 +3,7 @@ started), and how a byte count is written."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from types import TracebackType
@@ -42,16 +43,30 @@ class PeakMemory:
     True
     """
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.02, rescan: float = 1.0) -> None:
         self.interval = interval
+        self.rescan = rescan
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._me = psutil.Process()
+        self._procs: list[psutil.Process] = [self._me]
+        self._scanned = -math.inf
 
     def sample(self) -> int:
-        me = psutil.Process()
+        """The summed RSS now (the peak updated). The list of descendant
+        processes is looked up again every ``rescan`` seconds: finding them
+        reads every process's status, which at each sample cost a busy
+        client several per cent of a core."""
+        now = time.monotonic()
+        if now - self._scanned >= self.rescan:
+            try:
+                self._procs = [self._me, *self._me.children(recursive=True)]
+            except psutil.Error:
+                pass
+            self._scanned = now
         total = 0
-        for proc in [me, *me.children(recursive=True)]:
+        for proc in self._procs:
             try:
                 total += proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
