@@ -16,6 +16,8 @@ import numpy as np
 
 import bigimg
 from bigimg.errors import BigimgError, CorruptDataError, MetadataError, WriteError
+from bigimg.io import targets
+from bigimg.io.registry import target_format
 from bigimg.monitor import PeakMemory
 
 __all__ = ["main"]
@@ -256,6 +258,9 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.zarr_format is not None:
         options["zarr_format"] = args.zarr_format
+    if target_format(targets.resolve(args.target), args.to) in ("ome-zarr", "tiff"):
+        # pixel sizes, units and axes carried over (where the source has them)
+        options["like"] = bigimg.info(args.source, format=args.format, **_source_options(args))
     start = time.perf_counter()
     where_to = bigimg.cluster.compute_context(
         args.scheduler, workers=args.workers, memory_limit=args.memory_limit

@@ -490,7 +490,9 @@ def preview(source: Any, path: Any, **options: Any) -> Path:
         ``kind='image'`` (default) or ``'histogram'`` (:func:`save_histogram`);
         that function's options; the rest go to :func:`bigimg.open` (such as
         ``format``, ``dtype`` and ``shape`` of a raw file). A path given as
-        ``contour=`` is opened with :func:`bigimg.open` without options.
+        ``contour=`` is opened with :func:`bigimg.open` without options. An
+        OME-Zarr label image (NGFF ``image-label``) is drawn with
+        ``labels=True`` unless ``labels`` is given.
 
     Returns
     -------
@@ -518,4 +520,10 @@ def preview(source: Any, path: Any, **options: Any) -> Path:
     contour = chosen.get("contour")
     if contour is not None and isinstance(contour, str | os.PathLike):
         chosen["contour"] = open_image(contour)
+    if kind == "image" and "labels" not in chosen and isinstance(source, str | os.PathLike):
+        from bigimg.io import info
+
+        # an OME-Zarr label image says what it is: drawn as labels unless told
+        described = info(source, **{k: v for k, v in open_options.items() if k != "chunks"})
+        chosen["labels"] = "image-label" in described.details
     return save(open_image(source, **open_options), path, **chosen)

@@ -261,14 +261,23 @@ def save(
         refused with :class:`bigimg.errors.TargetExistsError` and left untouched.
     **options
         zarr: ``zarr_format`` (3, or 2), ``compressors``. ome-zarr: also
-        ``axes``, ``scale``, ``min_size`` (pyramid stops when spatial axes are
-        at most this), ``method`` (downsampling). tiff: ``tile``,
-        ``compression``.
+        ``min_size`` (pyramid stops when spatial axes are at most this),
+        ``method`` (downsampling), and ``labels``: the name of a label image
+        to add to the existing OME-Zarr image ``target`` (at
+        ``target/labels/<name>``, NGFF's layout: same levels, axes and pixel
+        sizes as the image, levels picked by ``nearest`` so no id is
+        invented), with optional ``colors`` (``{id: (r, g, b[, a])}``) and
+        ``properties`` (``{id: {name: value}}``). tiff: ``tile``,
+        ``compression``. ome-zarr and tiff: the physical grid, ``axes``
+        (names), ``scale`` (pixel sizes), ``units`` (one unit or one per
+        axis: ``'micrometer'``, ``'um'``, ``'nm'``, ``'second'``...) and
+        ``like``: a stored image (path or :class:`ImageInfo`) whose axes,
+        pixel sizes and units are used where those are not given.
 
     Returns
     -------
     pathlib.Path
-        The written target.
+        The written target (the label image's group for ``labels=``).
 
     Notes
     -----
@@ -293,12 +302,28 @@ def save(
     >>> out = save(da.ones((4, 4), chunks=2), os.path.join(tempfile.mkdtemp(), "o.zarr"))
     >>> float(open(out).sum().compute())
     16.0
+
+    An image with its pixel size, its labels beside it, and the sizes read back:
+
+    >>> scan = os.path.join(tempfile.mkdtemp(), "scan.ome.zarr")
+    >>> _ = save(da.ones((64, 64), chunks=32), scan, scale=(0.5, 0.5), units="um")
+    >>> _ = save(da.ones((64, 64), chunks=32, dtype="u4"), scan, labels="cells")
+    >>> info(scan).scale, info(scan).units
+    ((0.5, 0.5), ('micrometer', 'micrometer'))
+    >>> info(os.path.join(scan, "labels", "cells")).scale
+    (0.5, 0.5)
     """
     if not isinstance(array, da.Array | np.ndarray):
         raise TypeError(f"array must be a dask or numpy array, not {type(array).__name__}")
     array = open(array)
     path = targets.resolve(target)
     fmt = target_format(path, format)
+    if "labels" in options:
+        if fmt != "ome-zarr":
+            raise ValueError(f"labels= adds a label image to an OME-Zarr image, not to {fmt}")
+        from bigimg.io.ome_labels import save_labels
+
+        return save_labels(array, path, overwrite=overwrite, **options)
     writer = backend_for_target(fmt)
     if overwrite and targets.exists(path):
         _refuse_reading_target(array, path)

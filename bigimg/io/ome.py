@@ -7,8 +7,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bigimg.errors import MetadataError
+from bigimg.io.physical import SPACE_UNITS, TIME_UNITS, unit_name
 
-__all__ = ["Multiscale", "check_ranks", "default_axes", "multiscale_attrs", "read_multiscale"]
+__all__ = [
+    "Multiscale",
+    "axis_type",
+    "check_axes",
+    "check_ranks",
+    "default_axes",
+    "multiscale_attrs",
+    "read_multiscale",
+]
 
 _SPACE = ("x", "y", "z")
 
@@ -28,6 +37,7 @@ class Multiscale:
     scales: tuple[tuple[float, ...] | None, ...]
     name: str | None = None
     key: str = "multiscales[0]"
+    units: tuple[str | None, ...] | None = None
 
 
 def read_multiscale(attrs: Mapping[str, Any], *, where: str = "") -> Multiscale | None:
@@ -87,17 +97,19 @@ def read_multiscale(attrs: Mapping[str, Any], *, where: str = "") -> Multiscale 
                 scale = tuple(float(v) for v in values)
         scales.append(scale)
     raw_axes = ms.get("axes")
-    axes = None
+    axes = units = None
     if raw_axes is not None:
         if not isinstance(raw_axes, list):
             raise bad("multiscales[0].axes", f"must be a list, not {type(raw_axes).__name__}")
-        names = []
+        names, found = [], []
         for i, a in enumerate(raw_axes):
             name = a.get("name") if isinstance(a, Mapping) else a
             if not isinstance(name, str):
                 raise bad(f"multiscales[0].axes[{i}]", "has no name")
             names.append(name)
+            found.append(_read_unit(a.get("unit")) if isinstance(a, Mapping) else None)
         axes = tuple(names)
+        units = tuple(found)
     name = ms.get("name")
     return Multiscale(
         version,
@@ -106,7 +118,19 @@ def read_multiscale(attrs: Mapping[str, Any], *, where: str = "") -> Multiscale 
         tuple(scales),
         name if isinstance(name, str) else None,
         f"{prefix}multiscales[0]",
+        units,
     )
+
+
+def _read_unit(value: Any) -> str | None:
+    """A unit as stored: its NGFF name where it is one (or an abbreviation of
+    one, as some writers store), else the text as it is."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return unit_name(value)
+    except ValueError:
+        return value
 
 
 def check_ranks(multiscale: Multiscale, ndims: Sequence[int], *, where: str = "") -> Multiscale:
@@ -140,7 +164,8 @@ def check_ranks(multiscale: Multiscale, ndims: Sequence[int], *, where: str = ""
                 f"but the arrays have {ndim} dimensions"
             )
         scales.append(scale if scale is not None else (1.0,) * ndim)
-    return replace(multiscale, axes=axes, scales=tuple(scales))
+    units = multiscale.units if multiscale.units is not None else (None,) * ndim
+    return replace(multiscale, axes=axes, scales=tuple(scales), units=units)
 
 
 def default_axes(ndim: int) -> tuple[str, ...]:
@@ -148,6 +173,34 @@ def default_axes(ndim: int) -> tuple[str, ...]:
     if not 1 <= ndim <= 5:
         raise ValueError(f"OME-Zarr images have 1 to 5 axes, not {ndim}")
     return ("t", "c", "z", "y", "x")[5 - ndim :]
+
+
+def axis_type(name: str, unit: str | None = None) -> str:
+    """An axis's NGFF type: by its unit where it has one, else by its name
+    (t time, c channel, x/y/z space; others custom, as NGFF allows)."""
+    if unit in SPACE_UNITS:
+        return "space"
+    if unit in TIME_UNITS:
+        return "time"
+    return {"t": "time", "c": "channel"}.get(name, "space" if name in _SPACE else "custom")
+
+
+def check_axes(axes: Sequence[str], units: Sequence[str | None]) -> None:
+    """Refuse axes NGFF does not allow (ValueError naming them): 2 or 3 space
+    axes, at most one time and one channel or custom axis, in the order time,
+    channel or custom, space."""
+    types = [axis_type(a, u) for a, u in zip(axes, units)]
+    rank = {"time": 0, "channel": 1, "custom": 1, "space": 2}
+    problem = None
+    if not 2 <= types.count("space") <= 3:
+        problem = f"has {types.count('space')} space axes (x, y, z), not 2 or 3"
+    elif types.count("time") > 1 or types.count("channel") + types.count("custom") > 1:
+        problem = "has more than one time axis, or more than one channel or custom axis"
+    elif [rank[t] for t in types] != sorted(rank[t] for t in types):
+        problem = "is not ordered time, channel (or custom), space"
+    if problem is not None:
+        described = ", ".join(f"{a} ({t})" for a, t in zip(axes, types))
+        raise ValueError(f"OME-Zarr axes {tuple(axes)} ({described}) {problem}")
 
 
 def spatial_factors(axes: Sequence[str], factor: int = 2) -> tuple[int, ...]:
@@ -160,16 +213,16 @@ def multiscale_attrs(
     axes: Sequence[str],
     paths: Sequence[str],
     scales: Sequence[Sequence[float]],
+    units: Sequence[str | None] | None = None,
     name: str = "image",
 ) -> dict[str, Any]:
-    """Group attributes of NGFF 0.5 (Zarr v3) or 0.4 (Zarr v2)."""
-    kinds = {"t": "time", "c": "channel"}
+    """Group attributes of NGFF 0.5 (Zarr v3) or 0.4 (Zarr v2); ``units``
+    (NGFF names, or None) go on the axes that have one."""
     axes_meta = []
-    for a in axes:
-        entry: dict[str, Any] = {
-            "name": a,
-            "type": kinds.get(a, "space" if a in _SPACE else "custom"),
-        }
+    for a, unit in zip(axes, units if units is not None else (None,) * len(axes)):
+        entry: dict[str, Any] = {"name": a, "type": axis_type(a, unit)}
+        if unit is not None:
+            entry["unit"] = unit
         axes_meta.append(entry)
     version = "0.5" if zarr_format == 3 else "0.4"
     ms: dict[str, Any] = {

@@ -43,6 +43,7 @@ class ImageInfo:
     levels: tuple[tuple[int, ...], ...] = ()
     axes: tuple[str, ...] | None = None
     scale: tuple[float, ...] | None = None
+    units: tuple[str | None, ...] | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,6 +68,8 @@ class ImageInfo:
             lines.append(f"axes:     {self.axes}")
         if self.scale is not None:
             lines.append(f"scale:    {self.scale}")
+        if self.units is not None and any(u is not None for u in self.units):
+            lines.append(f"units:    {self.units}")
         lines.extend(f"{k + ':':9} {v}" for k, v in self.details.items())
         return "\n".join(lines)
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -28,7 +29,7 @@ from dask.base import tokenize
 from bigimg._execute import run_blocks
 from bigimg._grid import BlockSlices
 from bigimg.errors import BigimgError, IncompleteDataError, MetadataError
-from bigimg.io import ome, targets
+from bigimg.io import ome, physical, targets
 from bigimg.io.chunking import check_openable, choose_chunks
 from bigimg.io.faults import write_error
 from bigimg.io.registry import ImageInfo, register, register_sink
@@ -177,7 +178,8 @@ class ZarrBackend:
         complete = is_complete(node.attrs)
         fmt = f"zarr-v{node.metadata.zarr_format}"
         levels: tuple[tuple[int, ...], ...] = ()
-        axes = scale = None
+        axes = scale = units = None
+        details: dict[str, Any] = {}
         if isinstance(node, zarr.Group):
             attrs_file = str(path / _attrs_file(node))
             multiscale = ome.read_multiscale(node.attrs, where=attrs_file)
@@ -195,6 +197,8 @@ class ZarrBackend:
                 ranks = [len(s) for s in levels]
                 multiscale = ome.check_ranks(multiscale, ranks, where=attrs_file)
                 axes, scale = multiscale.axes, multiscale.scales[level]
+                units = multiscale.units
+                details = _label_details(node)
             elif component is None:
                 names = sorted(name for name, _ in node.arrays())
                 if len(names) != 1:
@@ -233,7 +237,8 @@ class ZarrBackend:
             levels=levels,
             axes=axes,
             scale=scale,
-            details={"component": component} if component else {},
+            units=units,
+            details={**({"component": component} if component else {}), **details},
         )
         return node, info
 
@@ -287,6 +292,27 @@ class ZarrBackend:
                 f"allow_incomplete= and missing_chunks=); got {unknown}"
             )
         return self._resolve(path, component, level)[1]
+
+
+def _label_details(group: zarr.Group) -> dict[str, Any]:
+    """What an OME-Zarr image group says of labels: that it is a label image
+    (NGFF ``image-label``), and the label images listed beside it."""
+    from bigimg.io.ome_labels import listed_labels
+
+    out: dict[str, Any] = {}
+    meta = group.attrs.get("ome", group.attrs)
+    label = meta.get("image-label") if isinstance(meta, Mapping) else None
+    if isinstance(label, Mapping):
+        source = label.get("source", {})
+        image = source.get("image") if isinstance(source, Mapping) else None
+        out["image-label"] = f"a label image (of {image})" if image else "a label image"
+    try:
+        names = listed_labels(group["labels"].attrs) if "labels" in group else ()
+    except (KeyError, TypeError, ValueError):
+        names = ()
+    if names:
+        out["labels"] = ", ".join(names)
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -454,27 +480,53 @@ def save_ome_zarr(
     *,
     overwrite: bool = False,
     zarr_format: int = 3,
-    axes: tuple[str, ...] | None = None,
-    scale: tuple[float, ...] | None = None,
+    axes: Sequence[str] | None = None,
+    scale: Sequence[float] | None = None,
+    units: Sequence[str | None] | str | None = None,
+    like: Any = None,
     min_size: int = 256,
     method: str | None = None,
     compressors: Any = "auto",
+    levels: int | None = None,
+    image_label: Mapping[str, Any] | None = None,
+    name: str = "image",
 ) -> Path:
     """Write an OME-Zarr multiscale pyramid: level 0 is ``array``, each next level
     halves the spatial axes (read back from the level before, so nothing is
     computed twice) until they are at most ``min_size``.
+
+    ``axes``, ``scale`` (pixel size of level 0) and ``units`` (NGFF unit
+    names or abbreviations, one per axis or one for all) are taken from the
+    arguments, else from the stored image ``like``
+    (:func:`bigimg.io.physical.for_save`). ``levels`` fixes the number of
+    levels instead of ``min_size`` (a label image matches its image's);
+    ``image_label`` is written as the group's NGFF ``image-label``; ``name``
+    is the multiscale's.
     """
     _check_format(zarr_format)
-    axes = tuple(axes) if axes is not None else ome.default_axes(array.ndim)
-    if len(axes) != array.ndim:
-        raise ValueError(f"axes={axes} needs one name per axis of the {array.ndim}-D array")
-    scale = tuple(float(s) for s in scale) if scale is not None else (1.0,) * array.ndim
-    if len(scale) != array.ndim:
-        raise ValueError(f"scale={scale} needs one value per axis of the {array.ndim}-D array")
+    grid = physical.for_save(
+        array.ndim,
+        axes=axes,
+        scale=scale,
+        units=units,
+        like=like,
+        default_axes=ome.default_axes(array.ndim) if 1 <= array.ndim <= 5 else (),
+    )
+    try:
+        ome.check_axes(grid.axes, grid.units)
+    except ValueError:
+        if axes is not None or like is None:
+            raise
+        # axes NGFF does not allow came with ``like`` (a TIFF's 'i' or 's'): its
+        # pixel sizes and units are kept on OME's usual axes
+        grid = replace(grid, axes=ome.default_axes(array.ndim))
+        ome.check_axes(grid.axes, grid.units)
+    axes, scale = grid.axes, grid.scale
     if method is None:
         method = "nearest" if np.issubdtype(array.dtype, np.integer) else "mean"
     factors = ome.spatial_factors(axes)
-    shapes = pyramid_shapes(array.shape, factors, min_size=min_size)
+    shapes = pyramid_shapes(array.shape, factors, min_size=1 if levels else min_size)
+    shapes = shapes[: levels or len(shapes)]
     claim = prepare_target(path, overwrite)
     with _writing(path, "create the OME-Zarr group"):
         group = zarr.open_group(
@@ -485,20 +537,24 @@ def save_ome_zarr(
     chunk_shape = level.chunksize
     paths, scales = [], []
     for i in range(len(shapes)):
-        name = str(i)
+        key = str(i)
         if i > 0:
             previous = da.from_array(group[str(i - 1)], chunks=chunk_shape, lock=False)
             level = downsample(previous, factors, method=method)
             level = level.rechunk(tuple(min(c, s) for c, s in zip(chunk_shape, level.shape)))
-        target = create(group.store, name, level, zarr_format, compressors=compressors)
+        named: dict[str, Any] = {"dimension_names": axes} if zarr_format == 3 else {}  # NGFF 0.5
+        target = create(group.store, key, level, zarr_format, compressors=compressors, **named)
         write_chunks(level, target)
-        mark_complete(target, path / name)
-        paths.append(name)
+        mark_complete(target, path / key)
+        paths.append(key)
         scales.append(tuple(s * f**i for s, f in zip(scale, factors)))
+    attrs = ome.multiscale_attrs(
+        zarr_format=zarr_format, axes=axes, paths=paths, scales=scales, units=grid.units, name=name
+    )
+    if image_label is not None:
+        (attrs["ome"] if zarr_format == 3 else attrs)["image-label"] = dict(image_label)
     with _writing(path, "write the OME-Zarr metadata"):
-        group.attrs.update(
-            ome.multiscale_attrs(zarr_format=zarr_format, axes=axes, paths=paths, scales=scales)
-        )
+        group.attrs.update(attrs)
     mark_complete(group, path)
     return path
 

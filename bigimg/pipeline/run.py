@@ -14,6 +14,7 @@ refused when the job is checked unless ``--overwrite`` is given.
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import sys
 import time
@@ -33,7 +34,7 @@ from bigimg._budget import CHECK
 from bigimg.io import targets
 from bigimg.monitor import PeakMemory
 from bigimg.ndimage.regions import write_table
-from bigimg.pipeline import budget, ops
+from bigimg.pipeline import budget, grids, ops
 from bigimg.pipeline.checkpoint import ChunkWriter, Journal
 from bigimg.pipeline.checks import Problems, call_with_extra
 from bigimg.pipeline.config import ConfigError, Job, Output
@@ -138,6 +139,11 @@ class _Runner:
         self.values: dict[str, Any] = {}
         self.objects: dict[str, int] = {}
 
+    @functools.cached_property
+    def grids(self) -> dict[str, Any]:
+        """Each value's physical grid (:mod:`bigimg.pipeline.grids`)."""
+        return grids.grids(self.job)
+
     def value(self, name: str) -> Any:
         if name not in self.values:
             self.values[name] = self._compute(name)
@@ -207,7 +213,8 @@ class _Runner:
         out.path.parent.mkdir(parents=True, exist_ok=True)
         with self.journal.claiming(fp):  # what the writer creates is recorded as ours
             if out.kind == "array":
-                bigimg.save(value, out.path, format=out.format, **out.options)
+                options = grids.write_options(out.options, self.grids[out.source], out.format)
+                bigimg.save(value, out.path, format=out.format, **options)
             elif out.kind == "table":
                 table = value if isinstance(value, dict) else ops.as_table(value, out.source)
                 write_table(table, out.path)

@@ -58,7 +58,17 @@ _PICTURE_OPTIONS = {
     "thresholds": list,
     "title": str,
 }
-_ARRAY_OPTIONS = {"zarr_format": int, "min_size": int, "compression": str}
+_ARRAY_OPTIONS = {
+    "zarr_format": int,
+    "min_size": int,
+    "compression": str,
+    "axes": list,
+    "scale": list,
+    "units": object,  # one unit, or a list: checked by _check_grid
+}
+
+#: Array formats that store pixel sizes and units
+_PHYSICAL = ("ome-zarr", "tiff")
 
 
 def _not_a_directory(place: Path) -> Path | None:
@@ -175,6 +185,8 @@ def outputs(
                 p.add(line, f"{where}: {key}={value!r} must be a number")
             elif expected in (int, str, list) and not isinstance(value, expected):
                 p.add(line, f"{where}: {key}={value!r} must be of type {expected.__name__}")
+        if kind == "array":
+            _check_grid(spec, fmt, results.get(source), p, line, where)
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
@@ -201,6 +213,31 @@ def outputs(
                     )
         out.append(Output(source, path, kind, fmt, spec, line))
     return tuple(out)
+
+
+def _check_grid(
+    spec: Mapping[str, Any], fmt: str, value: StandIn | None, p: Problems, line: int, where: str
+) -> None:
+    """An array output's ``axes``, ``scale`` and ``units``: for a format that
+    stores them, one per axis of the value, pixel sizes positive, units known."""
+    given = {k: spec[k] for k in ("axes", "scale", "units") if k in spec}
+    if not given:
+        return
+    if fmt not in _PHYSICAL:
+        p.add(line, f"{where}: {fmt} stores no {', '.join(given)}; write .ome.zarr or .tif")
+        return
+    if value is None or value.kind != "array":
+        return
+    from bigimg.io import physical
+
+    try:
+        physical.for_save(len(value.shape), **given, default_axes=_axes(len(value.shape)))
+    except (TypeError, ValueError) as exc:
+        p.add(line, f"{where}: {exc}")
+
+
+def _axes(ndim: int) -> tuple[str, ...]:
+    return tuple("tczyx"[5 - ndim :]) if ndim <= 5 else tuple(f"dim_{i}" for i in range(ndim))
 
 
 def output_kind(path: Path) -> tuple[str | None, str]:
