@@ -112,9 +112,7 @@ def unit_name(text: str) -> str:
     plural = clean.lower().removesuffix("s")  # 'micrometers', 'seconds'
     if plural in SPACE_UNITS or plural in TIME_UNITS:
         return plural
-    raise ValueError(
-        f"unit {text!r} is not a unit OME-NGFF knows (e.g. 'micrometer', 'second')"
-    )
+    raise ValueError(f"unit {text!r} is not a unit OME-NGFF knows (e.g. 'micrometer', 'second')")
 
 
 def meters(unit: str) -> float:
