@@ -226,3 +226,79 @@ def test_like_carries_the_grid_of_a_stored_image(tmp_path):
     )
     assert bigimg.info(explicit).scale == (1.0, 1.0, 1.0)
     assert bigimg.info(explicit).units == ("nanometer",) * 3
+
+
+JOB = """
+job: physical
+input: {{path: {source}}}
+steps:
+  blurred: {{op: gaussian_filter, input: image, sigma: 1}}
+  zoomed: {{op: zoom, input: image, zoom: 0.5}}
+  mask: {{expr: "blurred > 0.5"}}
+  labels: {{op: label, input: mask}}
+outputs:
+  - {{from: blurred, path: blurred.ome.zarr}}
+  - {{from: zoomed, path: zoomed.ome.zarr}}
+  - {{from: labels, path: blurred.ome.zarr, labels: cells}}
+  - {{from: blurred, path: blurred.tif}}
+"""
+
+
+def test_jobs_keep_pixel_sizes_and_write_labels_beside_the_image(tmp_path):
+    from bigimg import pipeline
+
+    source = tmp_path / "scan.ome.zarr"
+    data = np.random.default_rng(0).random((8, 40, 36), dtype=np.float32)
+    bigimg.save(da.from_array(data, chunks=16), source, scale=(2.0, 0.5, 0.5), units="um")
+    out = tmp_path / "out"
+    job = pipeline.loads(JOB.format(source=source), output_dir=out)
+    pipeline.run(job, progress=False)
+    blurred, zoomed = out / "blurred.ome.zarr", out / "zoomed.ome.zarr"
+    for image in (blurred, zoomed):
+        assert validated(image) == "Image"
+    assert validated(blurred / "labels", "Labels") == "Labels"
+    assert validated(blurred / "labels" / "cells", "ImageLabel") == "ImageLabel"
+    assert bigimg.info(blurred).scale == (2.0, 0.5, 0.5)
+    assert bigimg.info(blurred).units == ("micrometer",) * 3
+    assert bigimg.info(blurred / "labels" / "cells").scale == (2.0, 0.5, 0.5)
+    assert bigimg.info(zoomed).shape == (4, 20, 18)
+    assert bigimg.info(zoomed).scale == (4.0, 1.0, 1.0)
+    import scipy.ndimage as ndi
+
+    expected, _ = ndi.label(ndi.gaussian_filter(data, 1) > 0.5)
+    np.testing.assert_array_equal(
+        zarr.open_group(str(blurred / "labels" / "cells"))["0"][...], expected
+    )
+    # a second run finds the label image done, and the image with it
+    again = pipeline.run(pipeline.loads(JOB.format(source=source), output_dir=out), progress=False)
+    assert again.written == 0
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        ("- {from: labels, path: a.ome.zarr, labels: cells}", "written by an earlier output"),
+        ("- {from: labels, path: a.zarr, labels: cells}", "adds a label image to an .ome.zarr"),
+        (
+            "- {from: image, path: a.ome.zarr}\n  - {from: labels, path: a.ome.zarr, labels: a/b}",
+            "must be a name",
+        ),
+        ("- {from: image, path: a.zarr, scale: [1, 2]}", "stores no scale"),
+        ("- {from: image, path: a.ome.zarr, units: furlong}", "'furlong'"),
+        ("- {from: image, path: a.ome.zarr, scale: [1, 2, 3]}", "one value per axis"),
+    ],
+)
+def test_job_outputs_with_bad_labels_or_grids_are_refused(tmp_path, outputs, message):
+    from bigimg import pipeline
+    from bigimg.pipeline.config import ConfigError
+
+    text = f"""
+job: bad
+input: {{synthetic: blobs, shape: [32, 32], chunks: [16, 16]}}
+steps:
+  labels: {{op: label, input: image}}
+outputs:
+  {outputs}
+"""
+    with pytest.raises(ConfigError, match=message):
+        pipeline.loads(text, output_dir=tmp_path / "out")

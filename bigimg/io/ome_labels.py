@@ -22,11 +22,19 @@ from bigimg.errors import TargetExistsError
 from bigimg.io import ome, targets
 from bigimg.io.zarr import save_ome_zarr
 
-__all__ = ["MAX_LISTED", "image_label", "save_labels"]
+__all__ = ["MAX_LISTED", "image_label", "label_name", "listed_labels", "save_labels"]
 
 #: Most ids whose colours or properties a label image's metadata lists: NGFF
 #: keeps them in the group's JSON, which every reader loads whole
 MAX_LISTED = 65_536
+
+
+def label_name(name: Any) -> str:
+    """``name`` if it can name a label image (a path part), else ValueError."""
+    bad = {"/", "\\"}
+    if not isinstance(name, str) or not name or bad & set(name) or name in (".", ".."):
+        raise ValueError(f"labels={name!r} must be a name (no '/')")
+    return name
 
 
 def _entries(name: str, given: Any, value: str) -> list[dict[str, Any]]:
@@ -131,8 +139,7 @@ def save_labels(
     list extended. A label image of that name is replaced only with
     ``overwrite``.
     """
-    if not isinstance(labels, str) or not labels or "/" in labels or labels in (".", ".."):
-        raise ValueError(f"labels={labels!r} must be a name (no '/')")
+    label_name(labels)
     if not np.issubdtype(array.dtype, np.integer) and array.dtype != bool:
         raise TypeError(f"a label image holds integer ids, not {array.dtype} values")
     group, multiscale = _image(path)

@@ -34,7 +34,7 @@ from bigimg._budget import CHECK
 from bigimg.io import targets
 from bigimg.monitor import PeakMemory
 from bigimg.ndimage.regions import write_table
-from bigimg.pipeline import budget, grids, ops
+from bigimg.pipeline import budget, grids, ops, writes
 from bigimg.pipeline.checkpoint import ChunkWriter, Journal
 from bigimg.pipeline.checks import Problems, call_with_extra
 from bigimg.pipeline.config import ConfigError, Job, Output
@@ -212,7 +212,10 @@ class _Runner:
         targets.clear(out.path)
         out.path.parent.mkdir(parents=True, exist_ok=True)
         with self.journal.claiming(fp):  # what the writer creates is recorded as ours
-            if out.kind == "array":
+            if out.kind == "array" and "labels" in out.options:  # beside its image
+                image = writes.label_image_of(out)
+                bigimg.save(value, image, labels=out.options["labels"], overwrite=True)
+            elif out.kind == "array":
                 options = grids.write_options(out.options, self.grids[out.source], out.format)
                 bigimg.save(value, out.path, format=out.format, **options)
             elif out.kind == "table":

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bigimg.errors import TargetExistsError
-from bigimg.io import targets
+from bigimg.io import ome_labels, targets
 from bigimg.io.zarr_marker import is_zarr
 from bigimg.pipeline.checkpoint import Journal
 from bigimg.pipeline.checks import Problems, StandIn
@@ -65,6 +65,7 @@ _ARRAY_OPTIONS = {
     "axes": list,
     "scale": list,
     "units": object,  # one unit, or a list: checked by _check_grid
+    "labels": str,  # a label image of an OME-Zarr output before it
 }
 
 #: Array formats that store pixel sizes and units
@@ -116,8 +117,10 @@ def check_paths(
                     f"{where} would write over the job's input {name!r} ({str(path)!r}); "
                     "write it elsewhere (not allowed even with --overwrite)",
                 )
+        image = label_image_of(out)
         store = _store_holding(out.path)
-        if store is not None:  # writing there would add foreign files to someone's data
+        beside = () if image is None else (image, image / "labels")
+        if store is not None and store not in beside:  # foreign files in someone's data
             p.add(out.line, f"{where} lies inside the Zarr store {str(store)!r}")
         if _within(out.path, work) or _within(work, out.path):
             p.add(
@@ -126,6 +129,8 @@ def check_paths(
                 "write it elsewhere",
             )
         for other in outputs[:i]:
+            if other.path == image and other.format == "ome-zarr":
+                continue  # a label image beside its image, as NGFF lays them out
             if other.path != out.path and (
                 _within(out.path, other.path) or _within(other.path, out.path)
             ):
@@ -146,7 +151,8 @@ def outputs(
             line_of(data, "outputs"), "'outputs' must list at least one {from: NAME, path: FILE}"
         )
         return ()
-    out, seen = [], set()
+    out: list[Output] = []
+    seen: set[Path] = set()
     for i, spec in enumerate(specs):
         line = line_of(spec) or line_of(data, "outputs")
         where = f"output {i + 1}"
@@ -161,10 +167,30 @@ def outputs(
             p.add(line, f"{where}: path {given!r}: {exc}")
             continue
         where = f"output {str(path)!r}"
+        kind, fmt = output_kind(path)
+        if "labels" in spec and kind is not None:
+            name = spec["labels"]
+            if fmt != "ome-zarr" or not isinstance(name, str):
+                p.add(line, f"{where}: labels: NAME adds a label image to an .ome.zarr image")
+                continue
+            image = path
+            if not any(o.path == image and o.format == "ome-zarr" for o in out):
+                p.add(
+                    line,
+                    f"{where}: labels: {name!r} needs the image {str(image)!r} written by an "
+                    "earlier output of this job (to label another image, use "
+                    "bigimg.save(labels, image, labels=name))",
+                )
+                continue
+            try:
+                path = image / "labels" / ome_labels.label_name(name)
+            except ValueError as exc:
+                p.add(line, f"{where}: {exc}")
+                continue
+            where = f"output {str(path)!r}"
         if path in seen:
             p.add(line, f"{where}: written twice")
         seen.add(path)
-        kind, fmt = output_kind(path)
         if kind is None:
             p.add(
                 line,
@@ -215,6 +241,11 @@ def outputs(
     return tuple(out)
 
 
+def label_image_of(out: Output) -> Path | None:
+    """The OME-Zarr image a label image output is added to (None for others)."""
+    return out.path.parent.parent if "labels" in out.options else None
+
+
 def _check_grid(
     spec: Mapping[str, Any], fmt: str, value: StandIn | None, p: Problems, line: int, where: str
 ) -> None:
@@ -222,6 +253,9 @@ def _check_grid(
     stores them, one per axis of the value, pixel sizes positive, units known."""
     given = {k: spec[k] for k in ("axes", "scale", "units") if k in spec}
     if not given:
+        return
+    if "labels" in spec:
+        p.add(line, f"{where}: a label image takes its image's {', '.join(given)}")
         return
     if fmt not in _PHYSICAL:
         p.add(line, f"{where}: {fmt} stores no {', '.join(given)}; write .ome.zarr or .tif")
