@@ -611,3 +611,23 @@ def test_nan_values_as_scipy() -> None:
     assert np.isnan(bm.maximum(X, L, 1)) and np.isnan(ndi.maximum(x, lab, 1))
     assert bm.minimum_position(X, L, [1, 2]) == [(0,), (2,)]
     assert bm.maximum_position(X, L, 2) == (5,)
+
+
+@pytest.mark.parametrize("chunks", [4, 7, 32])
+def test_region_table_physical_columns_equal_regionprops_with_spacing(chunks):
+    from skimage.measure import regionprops
+
+    rng = np.random.default_rng(chunks)
+    lab = ndi.label(ndi.gaussian_filter(rng.random((20, 30, 24)), 1.5) > 0.5)[0]
+    spacing = (2.0, 0.5, 0.25)
+    table = region_table(da.from_array(lab, chunks=chunks), spacing=spacing, units="um")
+    props = regionprops(lab, spacing=spacing)
+    np.testing.assert_allclose(table["area_micrometer^3"], [p.area for p in props], rtol=1e-12)
+    for axis in range(3):
+        np.testing.assert_allclose(
+            table[f"centroid_{axis}_micrometer"], [p.centroid[axis] for p in props], rtol=1e-12
+        )
+    mixed = region_table(lab[0], spacing=(1.0, 2.0), units=["second", "nm"])
+    assert "area_second*nanometer" in mixed and "centroid_1_nanometer" in mixed
+    with pytest.raises(ValueError, match="spacing="):
+        region_table(lab, spacing=(1.0, 2.0))

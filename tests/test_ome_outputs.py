@@ -236,7 +236,9 @@ steps:
   zoomed: {{op: zoom, input: image, zoom: 0.5}}
   mask: {{expr: "blurred > 0.5"}}
   labels: {{op: label, input: mask}}
+  regions: {{op: region_table, labels: labels}}
 outputs:
+  - {{from: regions, path: regions.csv}}
   - {{from: blurred, path: blurred.ome.zarr}}
   - {{from: zoomed, path: zoomed.ome.zarr}}
   - {{from: labels, path: blurred.ome.zarr, labels: cells}}
@@ -268,6 +270,16 @@ def test_jobs_keep_pixel_sizes_and_write_labels_beside_the_image(tmp_path):
     expected, _ = ndi.label(ndi.gaussian_filter(data, 1) > 0.5)
     np.testing.assert_array_equal(
         zarr.open_group(str(blurred / "labels" / "cells"))["0"][...], expected
+    )
+    import csv
+
+    with open(out / "regions.csv") as f:
+        rows = list(csv.DictReader(f))
+    areas = np.bincount(expected.ravel())[1:]
+    assert [float(r["area_micrometer^3"]) for r in rows] == (areas * 0.5).tolist()
+    centroids = ndi.center_of_mass(expected > 0, expected, range(1, expected.max() + 1))
+    np.testing.assert_allclose(
+        [float(r["centroid_0_micrometer"]) for r in rows], [2.0 * c[0] for c in centroids]
     )
     # a second run finds the label image done, and the image with it
     again = pipeline.run(pipeline.loads(JOB.format(source=source), output_dir=out), progress=False)

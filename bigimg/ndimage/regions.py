@@ -33,7 +33,14 @@ from bigimg.ndimage.labeling import check_label_dtype
 __all__ = ["find_objects", "region_table", "value_indices", "write_table"]
 
 
-def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[str, np.ndarray]:
+def region_table(
+    labels: Any,
+    image: Any = None,
+    *,
+    index: Any = None,
+    spacing: Any = None,
+    units: Any = None,
+) -> dict[str, np.ndarray]:
     """Properties of every labelled region, one row per label, from one pass.
 
     Parameters
@@ -47,6 +54,12 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
         Labels to report, in this order (absent ones get empty rows: area 0,
         box 0:0, NaN centroid / mean / std, sum, min and max 0). Default:
         every label >= 1 present, ascending.
+    spacing : sequence of float, optional
+        Pixel size along each axis (as scikit-image's ``regionprops``
+        ``spacing``): adds physical columns (below).
+    units : str or sequence of str, optional
+        The unit of ``spacing`` (one for all axes, or one per axis; names or
+        abbreviations as :func:`bigimg.io.physical.unit_name` reads them).
 
     Returns
     -------
@@ -59,7 +72,10 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
         dtype) and ``intensity_std`` (population standard deviation): each
         equal to the scipy.ndimage measurement over the sequence of labels
         (so NaN makes the maximum, mean and sum NaN, while the minimum skips
-        it unless every value is NaN).
+        it unless every value is NaN). With ``spacing``, also
+        ``area_<unit>`` (area times the pixel volume, e.g.
+        ``area_micrometer^2``) and ``centroid_<axis>_<unit>`` (centroid times
+        the pixel size); ``<unit>`` is ``scaled`` where no unit is given.
 
     Examples
     --------
@@ -70,7 +86,11 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
     (array([1, 3]), array([3, 2]), array([2, 4]))
     >>> t["centroid_0"], t["intensity_mean"]
     (array([0.33333333, 0.5       ]), array([2., 5.]))
+    >>> t = region_table(lab, spacing=(2.0, 0.5), units="um")
+    >>> t["area_micrometer^2"], t["centroid_0_micrometer"]
+    (array([3., 2.]), array([0.66666667, 1.        ]))
     """
+    physical = None if spacing is None else _physical(spacing, units, np.ndim(labels))
     labels = check_label_dtype(labels)  # a float image is not labels (skimage refuses it)
     lab: da.Array | None
     if image is None:
@@ -125,7 +145,37 @@ def region_table(labels: Any, image: Any = None, *, index: Any = None) -> dict[s
             table["intensity_min"] = column("fmin", 0)
             table["intensity_max"] = column("max", 0)
             table["intensity_std"] = np.sqrt(column("m2", np.nan) / count)
+    if physical is not None:
+        sizes, names = physical
+        table[f"area_{_unit_product(names)}"] = count * float(np.prod(sizes))
+        for axis in range(ndim):
+            name = names[axis] or "scaled"
+            table[f"centroid_{axis}_{name}"] = table[f"centroid_{axis}"] * sizes[axis]
     return table
+
+
+def _physical(spacing: Any, units: Any, ndim: int) -> tuple[tuple[float, ...], tuple[Any, ...]]:
+    """``spacing`` and ``units`` checked (ValueError naming them), one per axis."""
+    from bigimg.io.physical import for_save
+
+    try:
+        grid = for_save(
+            ndim, scale=spacing, units=units, default_axes=tuple(f"a{i}" for i in range(ndim))
+        )
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("scale=", "spacing=")) from None
+    return grid.scale, grid.units
+
+
+def _unit_product(units: tuple[Any, ...]) -> str:
+    """The unit of a product of one length per axis: ``micrometer^3``,
+    ``micrometer^2*second``; ``scaled`` where an axis has no unit."""
+    if any(u is None for u in units):
+        return "scaled"
+    powers: dict[str, int] = {}
+    for u in units:
+        powers[u] = powers.get(u, 0) + 1
+    return "*".join(u if n == 1 else f"{u}^{n}" for u, n in powers.items())
 
 
 def _check_table(table: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -7,17 +7,19 @@ morphology, labels, expressions); ``zoom`` scales the pixel sizes by the
 ratio of the shapes; the other geometric transforms resample onto a grid
 bigimg cannot name, so their results carry none. Array outputs that store
 pixel sizes (OME-Zarr, TIFF) are written with their value's grid unless the
-output gives ``axes``, ``scale``, ``units`` or ``like`` itself.
+output gives ``axes``, ``scale``, ``units`` or ``like`` itself, and region
+tables of labels with a grid get its physical columns.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bigimg.io.physical import Physical
 from bigimg.pipeline.job import Job, Step
 
-__all__ = ["RESAMPLING", "grids", "write_options"]
+__all__ = ["RESAMPLING", "grids", "with_spacing", "write_options"]
 
 #: Operations whose output grid is not the input's, and not known
 RESAMPLING = frozenset({"affine_transform", "geometric_transform", "map_coordinates", "rotate"})
@@ -74,6 +76,18 @@ def _step_grid(job: Job, step: Step, known: dict[str, Physical | None]) -> Physi
         if parent.shape == result.shape:
             return grid
     return None
+
+
+def with_spacing(step: Step, known: dict[str, Physical | None]) -> Step:
+    """A ``region_table`` step given its labels' pixel sizes and units (so the
+    table has physical columns), unless it sets ``spacing`` itself."""
+    grid = known.get(step.refs.get("labels", ""))
+    if step.op != "region_table" or grid is None or "spacing" in step.params:
+        return step
+    params = {**step.params, "spacing": list(grid.scale)}
+    if "units" not in step.params:
+        params["units"] = list(grid.units)
+    return replace(step, params=params)
 
 
 def write_options(options: Any, grid: Physical | None, fmt: str) -> dict[str, Any]:

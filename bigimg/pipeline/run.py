@@ -178,6 +178,7 @@ class _Runner:
                 if saved is not None:
                     return _decode(saved)
             self.progress.stage(f"{name}: {step.op}")
+            step = grids.with_spacing(step, self.grids)
             value, extra = call_with_extra(step, {u: self.value(u) for u in step.uses})
             if job.results[name].kind != "array":
                 self.journal.save_value(name, fp, _encode(value))
