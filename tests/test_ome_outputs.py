@@ -254,6 +254,9 @@ def test_jobs_keep_pixel_sizes_and_write_labels_beside_the_image(tmp_path):
     bigimg.save(da.from_array(data, chunks=16), source, scale=(2.0, 0.5, 0.5), units="um")
     out = tmp_path / "out"
     job = pipeline.loads(JOB.format(source=source), output_dir=out)
+    plan = pipeline.plan(job).describe()
+    assert "pixel size 4 x 1 x 1 micrometer (scaled by the zoom)" in plan
+    assert "blurred.ome.zarr/labels/cells  <- labels" in plan
     pipeline.run(job, progress=False)
     blurred, zoomed = out / "blurred.ome.zarr", out / "zoomed.ome.zarr"
     for image in (blurred, zoomed):

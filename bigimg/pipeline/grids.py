@@ -19,7 +19,7 @@ from typing import Any
 from bigimg.io.physical import Physical
 from bigimg.pipeline.job import Job, Step
 
-__all__ = ["RESAMPLING", "grids", "with_spacing", "write_options"]
+__all__ = ["RESAMPLING", "describe", "grids", "with_spacing", "write_options"]
 
 #: Operations whose output grid is not the input's, and not known
 RESAMPLING = frozenset({"affine_transform", "geometric_transform", "map_coordinates", "rotate"})
@@ -88,6 +88,26 @@ def with_spacing(step: Step, known: dict[str, Physical | None]) -> Step:
     if "units" not in step.params:
         params["units"] = list(grid.units)
     return replace(step, params=params)
+
+
+def describe(grid: Physical | None, step: Step | None) -> str:
+    """A value's grid as the dry run prints it: pixel sizes with their units,
+    saying where a step changed them.
+
+    Examples
+    --------
+    >>> describe(Physical(("y", "x"), (0.5, 0.5), ("micrometer",) * 2), None)
+    'pixel size 0.5 x 0.5 micrometer'
+    """
+    op = step.op if step is not None else None
+    if grid is None:
+        return f"no pixel size ({op} resamples)" if op in RESAMPLING else "no pixel size known"
+    units = {u for u in grid.units}
+    unit = f" {units.pop()}" if len(units) == 1 and None not in units else ""
+    sizes = " x ".join(f"{s:g}" for s in grid.scale)
+    if not unit and any(u is not None for u in grid.units):
+        sizes = " x ".join(f"{s:g} {u or ''}".strip() for s, u in zip(grid.scale, grid.units))
+    return f"pixel size {sizes}{unit}" + (" (scaled by the zoom)" if op == "zoom" else "")
 
 
 def write_options(options: Any, grid: Physical | None, fmt: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 from bigimg._budget import halo_need
 from bigimg._halo import Tracer, trace
 from bigimg.monitor import size_text
+from bigimg.pipeline import grids
 from bigimg.pipeline.checks import call
 from bigimg.pipeline.config import Job, Output, Step
 
@@ -98,9 +99,12 @@ class Plan:
             )
         lines.append(f"chunk writes: {self.chunk_writes()}; tasks about {self._tasks()}")
         lines.append("outputs:")
+        known = grids.grids(job)
         for o in job.outputs:
             v = res[o.source]
             size = f"{_array(v.lazy)}, {size_text(v.lazy.nbytes)}" if v.kind == "array" else v.kind
+            if v.kind == "array" and o.format in ("ome-zarr", "tiff"):
+                size += "; " + grids.describe(known.get(o.source), job.step(o.source))
             lines.append(f"  {o.path}  <- {o.source} ({o.format}; {size})")
         return "\n".join(lines)
 
