@@ -6,6 +6,8 @@ each task opens the file itself (handles are cached per process) and decodes
 only the strips or tiles its chunk covers, through tifffile's Zarr store.
 Uncompressed contiguous series are read like raw files, byte range by byte
 range. Writing streams tiles to ``<target>.partial`` and renames it at the end.
+Pixel sizes are read from OME-XML, ImageJ metadata or the resolution tags and
+written as OME-TIFF (:mod:`bigimg.io.tiff_physical`).
 
 Damage is reported with the page and the tile or strip: at open, from the
 tags alone (:mod:`bigimg.io.tiff_checks`: tags tifffile cannot make sense of,
@@ -38,13 +40,20 @@ from bigimg.errors import (
     MetadataError,
     TargetExistsError,
 )
-from bigimg.io import targets
+from bigimg.io import physical, targets
 from bigimg.io.chunking import TARGET_CHUNK_BYTES, check_openable, choose_chunks
 from bigimg.io.faults import first_failing, region_text, write_error
 from bigimg.io.raw import RawFile
 from bigimg.io.registry import ImageInfo, register
 from bigimg.io.selection import bounding_box
 from bigimg.io.tiff_checks import check_segments, lost_pages, parsing
+from bigimg.io.tiff_physical import (
+    DEFAULT_COMPRESSION,
+    compression_options,
+    fit_tile,
+    read_physical,
+    save_options,
+)
 
 __all__ = ["TiffArray", "TiffBackend", "incomplete_marker"]
 
@@ -257,6 +266,7 @@ def _describe_level(
         chunks = tuple(zarr.open_array(store, mode="r", zarr_format=2).chunks)
         if not whole_pages:  # tiles (or strips of pages tifffile reshaped): its chunks
             storage = chunks
+    scale, units = read_physical(tif, series, index, level)
     info = ImageInfo(
         str(path),
         "bigtiff" if tif.is_bigtiff else "tiff",
@@ -265,6 +275,8 @@ def _describe_level(
         storage,
         levels=tuple(tuple(s.shape) for s in series.levels) if len(series.levels) > 1 else (),
         axes=tuple(sub.axes.lower()),
+        scale=scale,
+        units=units,
         details={
             "series": f"{index} of {len(tif.series)}",
             "layout": f"{'tiles' if key.is_tiled else 'strips'}, {compression.lower()}",
@@ -314,7 +326,8 @@ class TiffBackend:
         return out.astype(dtype, copy=False) if out.dtype != dtype else out
 
     def info(self, path: Path, **options: Any) -> ImageInfo:
-        """Format, shape, dtype, tile or page shape, levels and axes; no pixels read."""
+        """Format, shape, dtype, tile or page shape, levels, axes and pixel sizes
+        (:func:`~bigimg.io.tiff_physical.read_physical`); no pixels read."""
         return _describe(Path(path), options).info
 
     def save(
@@ -324,8 +337,12 @@ class TiffBackend:
         *,
         overwrite: bool = False,
         tile: tuple[int, int] = (256, 256),
-        compression: str | None = None,
+        compression: str | None = DEFAULT_COMPRESSION,
         bigtiff: bool = True,
+        axes: Any = None,
+        scale: Any = None,
+        units: Any = None,
+        like: Any = None,
     ) -> Path:
         """Write a 2-D image or a 3-D stack (one page per z) as a tiled (Big)TIFF.
 
@@ -340,11 +357,27 @@ class TiffBackend:
             Replace an existing file (or a ``.partial`` left by an interrupted
             write). Directories are never replaced.
         tile : (int, int)
-            Tile height and width, multiples of 16.
-        compression : str, optional
-            Any tifffile compression available here, e.g. ``'zlib'``.
+            Tile height and width, multiples of 16. A page smaller than that
+            gets a tile of its height or width rounded up to a multiple of 16.
+        compression : str or None
+            ``'zlib'`` (deflate, the default: lossless, read by every TIFF
+            reader), any other compression tifffile can write here
+            (``'lzma'``; ``'zstd'`` and others need imagecodecs), or ``None``
+            or ``'none'`` for uncompressed tiles. Integer images compressed
+            losslessly get the horizontal differencing predictor.
         bigtiff : bool
             Write BigTIFF (needed above 4 GiB).
+        axes : sequence of str, optional
+            Axis names: ``('y', 'x')`` or ``(name, 'y', 'x')`` with ``name`` z
+            (the default), t or c (others are written as OME's "other", Q).
+        scale : sequence of float, optional
+            Pixel size of each axis.
+        units : str or sequence of (str or None), optional
+            The unit of every axis, or one per axis (``'um'``, ``'nm'``,
+            ``'ms'``...).
+        like : path-like or ImageInfo, optional
+            Take the axes, pixel sizes and units not given from this stored
+            image (:func:`bigimg.io.physical.for_save`).
 
         Returns
         -------
@@ -352,6 +385,13 @@ class TiffBackend:
 
         Notes
         -----
+        Pixel sizes, where any is given (a unit, or a size other than 1), are
+        written as OME-TIFF ``PhysicalSizeX/Y/Z`` and ``TimeIncrement`` (for
+        dtypes OME cannot describe, such as int64: in tifffile's JSON
+        description instead), and as XResolution / YResolution in pixels per
+        centimetre where y and x have a length unit
+        (:func:`~bigimg.io.tiff_physical.save_options`).
+
         Tiles are computed one row of dask chunks at a time, so memory stays
         near one chunk row. A 3-D array chunked deeper than one page along z
         is computed one z-chunk slab at a time if its pages fit in
@@ -372,7 +412,17 @@ class TiffBackend:
             or not all(isinstance(t, int | np.integer) and t > 0 and t % 16 == 0 for t in tile)
         ):
             raise ValueError(f"tile={tile!r} must be two positive multiples of 16")
-        tile = (int(tile[0]), int(tile[1]))
+        tile = fit_tile((int(tile[0]), int(tile[1])), array.shape)
+        grid = physical.for_save(
+            array.ndim,
+            axes=axes,
+            scale=scale,
+            units=units,
+            like=like,
+            default_axes=("z", "y", "x")[3 - array.ndim :],
+        )
+        written = save_options(grid, array.dtype)
+        codec = compression_options(compression, array.dtype)
         if not bigtiff and array.nbytes > 2**32 - 2**25:
             raise ValueError(f"{array.nbytes} bytes do not fit a classic TIFF; use bigtiff=True")
         try:  # a tiny write checks dtype and compression before any work
@@ -380,7 +430,7 @@ class TiffBackend:
                 io.BytesIO(),
                 np.zeros(tile, array.dtype),
                 tile=tile,
-                compression=compression,
+                **codec,
                 photometric="minisblack",
             )
         except (ValueError, TypeError, KeyError, ImportError) as exc:
@@ -408,9 +458,9 @@ class TiffBackend:
                 dtype=array.dtype,
                 tile=tile,
                 bigtiff=bigtiff,
-                compression=compression,
+                **codec,
                 photometric="minisblack",
-                metadata={"axes": "ZYX"[3 - array.ndim :]},
+                **written,
             )
         except BaseException as exc:
             failed = None  # a failed write (not computing a tile, which fails as it is)
