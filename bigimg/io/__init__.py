@@ -318,6 +318,8 @@ def save(
     array = open(array)
     path = targets.resolve(target)
     fmt = target_format(path, format)
+    if isinstance(options.get("like"), str | os.PathLike):
+        options["like"] = info(options["like"])  # the stored image's grid
     if "labels" in options:
         if fmt != "ome-zarr":
             raise ValueError(f"labels= adds a label image to an OME-Zarr image, not to {fmt}")

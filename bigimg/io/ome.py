@@ -15,6 +15,7 @@ __all__ = [
     "check_axes",
     "check_ranks",
     "default_axes",
+    "listed_labels",
     "multiscale_attrs",
     "read_multiscale",
 ]
@@ -237,3 +238,10 @@ def multiscale_attrs(
         return {"ome": {"version": version, "multiscales": [ms]}}
     ms["version"] = version
     return {"multiscales": [ms]}
+
+
+def listed_labels(attrs: Mapping[str, Any]) -> tuple[str, ...]:
+    """The label images a ``labels`` group's attributes list (NGFF 0.4 or 0.5)."""
+    meta = attrs.get("ome", attrs)
+    names = meta.get("labels", []) if isinstance(meta, Mapping) else []
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()

@@ -22,7 +22,7 @@ from bigimg.errors import TargetExistsError
 from bigimg.io import ome, targets
 from bigimg.io.zarr import save_ome_zarr
 
-__all__ = ["MAX_LISTED", "image_label", "label_name", "listed_labels", "save_labels"]
+__all__ = ["MAX_LISTED", "image_label", "label_name", "save_labels"]
 
 #: Most ids whose colours or properties a label image's metadata lists: NGFF
 #: keeps them in the group's JSON, which every reader loads whole
@@ -191,10 +191,3 @@ def _list_label(directory: Path, name: str, zarr_format: int) -> None:
     else:
         names = list(attrs.get("labels", []))
         group.attrs["labels"] = names + [name] * (name not in names)
-
-
-def listed_labels(attrs: Mapping[str, Any]) -> tuple[str, ...]:
-    """The label images a ``labels`` group's attributes list."""
-    meta = attrs.get("ome", attrs)
-    names = meta.get("labels", []) if isinstance(meta, Mapping) else []
-    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()

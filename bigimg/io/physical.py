@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
+from bigimg.io.registry import ImageInfo
+
 __all__ = ["Physical", "SPACE_UNITS", "TIME_UNITS", "for_save", "meters", "unit_name"]
 
 _PREFIXES = {
@@ -158,7 +160,7 @@ def for_save(
     """The axes, pixel sizes and units to write for an ``ndim``-D array.
 
     Each is taken from the argument where given, else from ``like`` (a stored
-    image's path, its :class:`~bigimg.io.registry.ImageInfo`, or a
+    image's :class:`~bigimg.io.registry.ImageInfo`, or a
     :class:`Physical`), else the
     defaults: ``default_axes``, pixel size 1 and no unit. ``units`` may be
     one unit for every axis. Raises ValueError naming the argument that does
@@ -171,10 +173,12 @@ def for_save(
     Physical(axes=('y', 'x'), scale=(0.5, 0.5), units=('micrometer', 'micrometer'))
     """
     if like is not None:
-        from bigimg.io import info
-        from bigimg.io.registry import ImageInfo
-
-        source = like if isinstance(like, ImageInfo | Physical) else info(like)
+        if not isinstance(like, ImageInfo | Physical):
+            raise TypeError(
+                f"like must be an ImageInfo (bigimg.info(path)) or a Physical, not "
+                f"{type(like).__name__} (bigimg.save also takes a path)"
+            )
+        source = like
         rank = len(source.shape) if isinstance(source, ImageInfo) else len(source.axes)
         if rank != ndim:
             what = source.path if isinstance(source, ImageInfo) else "the grid given"

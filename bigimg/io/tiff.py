@@ -375,9 +375,10 @@ class TiffBackend:
         units : str or sequence of (str or None), optional
             The unit of every axis, or one per axis (``'um'``, ``'nm'``,
             ``'ms'``...).
-        like : path-like or ImageInfo, optional
+        like : ImageInfo, optional
             Take the axes, pixel sizes and units not given from this stored
-            image (:func:`bigimg.io.physical.for_save`).
+            image's description (:func:`bigimg.io.physical.for_save`;
+            :func:`bigimg.save` also takes its path).
 
         Returns
         -------

@@ -297,8 +297,6 @@ class ZarrBackend:
 def _label_details(group: zarr.Group) -> dict[str, Any]:
     """What an OME-Zarr image group says of labels: that it is a label image
     (NGFF ``image-label``), and the label images listed beside it."""
-    from bigimg.io.ome_labels import listed_labels
-
     out: dict[str, Any] = {}
     meta = group.attrs.get("ome", group.attrs)
     label = meta.get("image-label") if isinstance(meta, Mapping) else None
@@ -307,7 +305,7 @@ def _label_details(group: zarr.Group) -> dict[str, Any]:
         image = source.get("image") if isinstance(source, Mapping) else None
         out["image-label"] = f"a label image (of {image})" if image else "a label image"
     try:
-        names = listed_labels(group["labels"].attrs) if "labels" in group else ()
+        names = ome.listed_labels(group["labels"].attrs) if "labels" in group else ()
     except (KeyError, TypeError, ValueError):
         names = ()
     if names:
