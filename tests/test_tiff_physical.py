@@ -238,11 +238,16 @@ def test_write_sizes_exactly(tmp_path: Path, y: float, x: float, z: float, unit:
     assert _physical(path) == ((z, y, x), (name,) * 3)
     pixels = _pixels(path)
     assert float(pixels["PhysicalSizeY"]) == y and pixels["PhysicalSizeYUnit"] == ome_symbol(unit)
+    per_cm = [0.01 / (s * bigimg.io.physical.meters(unit)) for s in (x, y)]
     with tifffile.TiffFile(path) as tif:  # pixels per cm, as near as a TIFF rational gets
-        num, den = tif.pages[0].tags["XResolution"].value
-        per_cm = 0.01 / (x * bigimg.io.physical.meters(unit))
-        if 1e-6 < per_cm < 1e6:
-            assert math.isclose(num / den, per_cm, rel_tol=1e-6)
+        tags = tif.pages[0].tags
+        found = [tags[name].value for name in ("XResolution", "YResolution")]
+        if all(1e-6 < r < 1e6 for r in per_cm):
+            assert tags["ResolutionUnit"].value == tifffile.RESUNIT.CENTIMETER
+            for (num, den), r in zip(found, per_cm):
+                assert math.isclose(num / den, r, rel_tol=1e-6)
+        elif not all(2**-32 < r < 2**32 - 1 for r in per_cm):  # no TIFF rational holds it
+            assert tags["ResolutionUnit"].value == tifffile.RESUNIT.NONE
 
 
 def test_write_time_and_unitless(tmp_path: Path) -> None:
