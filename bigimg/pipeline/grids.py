@@ -39,7 +39,7 @@ def grids(job: Job) -> dict[str, Physical | None]:
             if meta.scale is not None or meta.units is not None:
                 n = len(meta.shape)
                 found = Physical(
-                    tuple(meta.axes) if meta.axes is not None else _default_axes(n),
+                    tuple(meta.axes) if meta.axes is not None else default_axes(n),
                     tuple(meta.scale) if meta.scale is not None else (1.0,) * n,
                     tuple(meta.units) if meta.units is not None else (None,) * n,
                 )
@@ -55,7 +55,8 @@ def _info_options(options: Any) -> dict[str, Any]:
     return {k: v for k, v in dict(options).items() if k in keep}
 
 
-def _default_axes(ndim: int) -> tuple[str, ...]:
+def default_axes(ndim: int) -> tuple[str, ...]:
+    """Axis names for an image whose file names none: OME's order up to 5-D."""
     return tuple("tczyx"[5 - ndim :]) if ndim <= 5 else tuple(f"dim_{i}" for i in range(ndim))
 
 

@@ -263,15 +263,12 @@ def _check_grid(
     if value is None or value.kind != "array":
         return
     from bigimg.io import physical
+    from bigimg.pipeline.grids import default_axes
 
     try:
-        physical.for_save(len(value.shape), **given, default_axes=_axes(len(value.shape)))
+        physical.for_save(len(value.shape), **given, default_axes=default_axes(len(value.shape)))
     except (TypeError, ValueError) as exc:
         p.add(line, f"{where}: {exc}")
-
-
-def _axes(ndim: int) -> tuple[str, ...]:
-    return tuple("tczyx"[5 - ndim :]) if ndim <= 5 else tuple(f"dim_{i}" for i in range(ndim))
 
 
 def output_kind(path: Path) -> tuple[str | None, str]:
