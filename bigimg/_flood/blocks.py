@@ -74,9 +74,10 @@ class Grid:
             terminal[inner] |= ring[shifted]
         terminal &= state == INSIDE
         self.terminal = terminal.ravel()
-        cells = np.flatnonzero(self.state == INSIDE)
-        # key order: by value, ties in raster order (the cells' order already)
-        self.order = cells[np.argsort(self.values[cells], kind="stable")]
+
+    def key_order(self, cells: np.ndarray) -> np.ndarray:
+        """``cells`` (in raster order) sorted by key: by value, ties in raster order."""
+        return cells[np.argsort(self.values[cells], kind="stable")]
 
     def cells_of(self, raster: np.ndarray) -> np.ndarray:
         """The cells (padded grid) of global raster indices, -1 off the grid."""
@@ -108,9 +109,11 @@ class Grid:
         local_of[local_of >= 0] = np.where(
             self.state[local_of[local_of >= 0]] == INSIDE, local_of[local_of >= 0], -1
         )
+        passing = np.flatnonzero((li == self.gidx) & (self.state == INSIDE))
         return resolve(
-            self.state, self.marker, self.gidx, lv, li, self.offsets, self.order, local_of
-        )
+            self.state, self.marker, self.gidx, lv, li, self.offsets,
+            self.key_order(passing), local_of,
+        )  # fmt: skip
 
 
 def summary(
@@ -127,7 +130,13 @@ def summary(
     this one in raster order (each edge between two blocks is listed once)."""
     g = Grid(values, markers, mask, start, shape, steps)
     ea, eb, ev, ei = block_summary(
-        g.order, g.state, g.terminal, g.marker, g.values, g.gidx, g.offsets
+        g.key_order(np.flatnonzero(g.state == INSIDE)),
+        g.state,
+        g.terminal,
+        g.marker,
+        g.values,
+        g.gidx,
+        g.offsets,
     )
     raster = np.append(g.gidx, -1)  # the root: -1
     terms = np.flatnonzero(g.terminal)

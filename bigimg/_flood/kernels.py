@@ -163,7 +163,10 @@ def flood(
     ``seed_v``, ``seed_i``: the ring cells' levels (none elsewhere). A
     priority flood (Dijkstra's order on the pair keys): a pixel reached from
     a cell of level ``L`` gets ``max(L, its key)`` if that is lower than
-    what it has. Returns the levels of every cell (the ring's: its seeds).
+    what it has; the first cell to reach a pixel gives it its level (cells
+    leave the heap in increasing level), so each is pushed once, as in
+    scikit-image's flood. Returns the levels of every cell (the ring's: its
+    seeds).
     """
     n = len(state)
     lv = np.full(n, np.inf)
@@ -187,12 +190,15 @@ def flood(
             q = c + offsets[j]
             if q < 0 or q >= n or state[q] != INSIDE:  # a ring cell's neighbours may be off
                 continue
+            if li[q] != NO_INDEX:
+                # reached already: cells leave the heap in increasing level, so a
+                # later cell could only give it max(higher level, its key) >= this
+                continue
             nv, ni = v, i
             if _less(nv, ni, values[q], gidx[q]):
                 nv, ni = values[q], gidx[q]
-            if _less(nv, ni, lv[q], li[q]):
-                lv[q], li[q] = nv, ni
-                hv, hi, hc, size = _push(hv, hi, hc, size, nv, ni, q)
+            lv[q], li[q] = nv, ni
+            hv, hi, hc, size = _push(hv, hi, hc, size, nv, ni, q)
     return lv, li
 
 
@@ -216,7 +222,7 @@ def resolve(
     if it lies in the block (pass pixels are taken in key order, so it is
     known by then), else named by its raster index.
 
-    ``order``: the block's cells in key order; ``local_of(raster index)`` is
+    ``order``: the block's pass pixels in key order; ``local_of(raster index)`` is
     done by the caller through ``local_of``: for each cell, the cell of the
     raster index ``li`` names, or -1 outside the block.
 
