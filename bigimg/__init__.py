@@ -3,9 +3,13 @@
 >>> import bigimg
 >>> image = bigimg.datasets.natural((4096, 4096), chunks=1024)   # lazy
 >>> smooth = bigimg.ndimage.gaussian_filter(image, sigma=3)       # lazy, exact
+
+``bigimg.ndimage`` mirrors scipy.ndimage; ``bigimg.filters``,
+``bigimg.segmentation``, ``bigimg.feature`` and ``bigimg.morphology`` mirror
+the scikit-image functions people use next.
 """
 
-from bigimg import cluster, datasets, ndimage
+from bigimg import cluster, datasets, morphology, ndimage, segmentation
 from bigimg.errors import (
     BigimgError,
     IncompleteDataError,
@@ -25,7 +29,9 @@ __all__ = [
     "cluster",
     "datasets",
     "info",
+    "morphology",
     "ndimage",
     "open",
     "save",
+    "segmentation",
 ]

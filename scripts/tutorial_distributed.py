@@ -54,6 +54,7 @@ from matplotlib.figure import Figure
 
 import bigimg
 import bigimg.ndimage as bnd
+import bigimg.segmentation as bseg
 from bigimg.datasets import blobs, blobs_intensity, natural, noisy, random_field, square
 from bigimg.pyramid import downsample
 
@@ -656,8 +657,9 @@ def measuring_objects(run: Run) -> None:
         f"sizes (pixels) of the first objects: {sizes[1:6].astype(int).tolist()}; "
         f"{int(mask_size.sum())} smaller than {min_size}"
     )
-    cleaned = bnd.relabel(label_im, np.where(mask_size, 0, np.arange(nb_labels + 1)))
-    sequential, values = bnd.relabel_sequential(cleaned)
+    cleaned = bseg.relabel(label_im, np.where(mask_size, 0, np.arange(nb_labels + 1)))
+    sequential, forward, _ = bseg.relabel_sequential(cleaned)
+    values = forward.in_values
     labels = run.save(sequential, "labels.zarr")
     n_kept = len(values) - 1 if len(values) and values[0] == 0 else len(values)
     say(f"removed small objects, relabelled 1..{n_kept} -> {run.path('labels.zarr')}")

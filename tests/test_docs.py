@@ -28,6 +28,8 @@ PUBLIC = (
     "bigimg.cluster",
     "bigimg.preview",
     "bigimg.pipeline",
+    "bigimg.segmentation",
+    "bigimg.morphology",
 )
 
 

@@ -35,8 +35,11 @@ import pytest
 import scipy.ndimage as ndi
 from hypothesis import given
 from hypothesis import strategies as st
+from skimage import segmentation as sk_segmentation
 
+import bigimg.morphology as bmorph
 import bigimg.ndimage as bn
+import bigimg.segmentation as bseg
 from bigimg import _labels
 from tests.guards import raise_if_dask_computes
 from tests.reference import assert_same
@@ -512,11 +515,12 @@ def test_clean_up_of_zero_size_labels() -> None:
     for shape in EMPTY_SHAPES:
         lab = np.zeros(shape, np.int32)
         image = da.from_array(lab, chunks=2)
-        relabelled, values = bn.relabel_sequential(image)
-        assert_same(values, np.unique(lab))
-        assert_same(relabelled.compute(), np.searchsorted(np.unique(lab), lab))
-        assert_same(bn.remove_small_objects(image, 3).compute(), lab)
-        assert_same(bn.relabel(image, np.array([0.5, 2.0])).compute(), np.array([0.5, 2.0])[lab])
+        with pytest.raises(ValueError):  # scikit-image: np.min of an empty array
+            sk_segmentation.relabel_sequential(lab)
+        with pytest.raises(ValueError, match="empty"):
+            bseg.relabel_sequential(image)
+        assert_same(bmorph.remove_small_objects(image, max_size=2).compute(), lab)
+        assert_same(bseg.relabel(image, np.array([0.5, 2.0])).compute(), np.array([0.5, 2.0])[lab])
         table = bn.region_table(image, image.astype(np.float32))
         assert table["label"].shape == (0,) and table["intensity_mean"].shape == (0,)
         rows = bn.region_table(image, index=[1, 2])
@@ -1014,21 +1018,27 @@ def test_clean_up_of_huge_label_ids(dtype: str, top: int) -> None:
     lab = big_labels(dtype, top)
     L = da.from_array(lab, chunks=(5, 7))
     values = np.unique(lab)  # the tutorial's numpy
-    relabelled, found = _small_memory(lambda: computed(bn.relabel_sequential(L)))
-    assert_same(found, values)
-    assert_same(relabelled, np.searchsorted(values, lab))
+    relabelled, forward, inverse = _small_memory(lambda: computed(bseg.relabel_sequential(L)))
+    want, want_forward, want_inverse = sk_segmentation.relabel_sequential(lab)
+    assert_same(forward.in_values, values)
+    assert_same(relabelled, want)
+    for got_map, want_map in [(forward, want_forward), (inverse, want_inverse)]:
+        assert_same(got_map.in_values, want_map.in_values)
+        assert_same(got_map.out_values, want_map.out_values)
     sizes = {v: int((lab == v).sum()) for v in values if v > 0}
     for min_size in [2, 37, 41]:
         expected = np.where(
             np.isin(lab, [v for v, n in sizes.items() if n < min_size]), 0, lab
         ).astype(lab.dtype)
-        got = _small_memory(lambda m=min_size: bn.remove_small_objects(L, m).compute())
+        got = _small_memory(
+            lambda m=min_size: bmorph.remove_small_objects(L, max_size=m - 1).compute()
+        )
         assert_same(got, expected)
     table = np.arange(10) * 3
     with pytest.raises(IndexError):  # numpy's table[labels] refuses it too
         table[lab]
     with pytest.raises(IndexError, match="outside the table"):
-        bn.relabel(L, table).compute()
+        bseg.relabel(L, table).compute()
 
 
 @pytest.mark.parametrize(("output", "count"), [(np.int8, 300), (np.int16, 35_000)])

@@ -1,4 +1,7 @@
-"""label: ids identical to scipy.ndimage.label on the whole array, for every chunking."""
+"""label: ids identical to scipy.ndimage.label on the whole array, for every chunking.
+
+(``relabel`` and ``relabel_sequential`` moved to bigimg.segmentation: their tests
+are in tests/test_skimage_segmentation.py.)"""
 
 from __future__ import annotations
 
@@ -12,8 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bigimg.ndimage import label
-from bigimg.ndimage.labeling import relabel, relabel_sequential
-from tests.guards import raise_if_dask_computes
 from tests.strategies import chunkings
 
 
@@ -147,36 +148,3 @@ def test_output_too_narrow_for_the_count() -> None:
     mask[0, ::2] = True  # 300 single-pixel objects
     with pytest.raises(ValueError, match="output"):
         label(da.from_array(mask, chunks=(2, 100)), output=np.int8)
-
-
-@given(masks())
-def test_relabel_sequential_equals_the_tutorials_numpy(case: Any) -> None:
-    mask, chunks, structure = case
-    labels, _ = ndi.label(mask, structure)
-    sparse = labels * 7 + (labels > 0) * 3  # gaps between the ids
-    for values in (labels, sparse, sparse - 5, labels > 0):  # with, without background 0
-        got, present = relabel_sequential(da.from_array(values, chunks=chunks))
-        np.testing.assert_array_equal(present, np.unique(values))
-        np.testing.assert_array_equal(
-            got.compute(), np.searchsorted(np.unique(values), values), strict=True
-        )
-
-
-@given(masks(), st.integers(0, 2**32 - 1))
-def test_relabel_equals_numpy_fancy_indexing(case: Any, seed: int) -> None:
-    mask, chunks, structure = case
-    labels, n = ndi.label(mask, structure)
-    table = np.random.default_rng(seed).integers(0, 5, n + 1).astype(np.uint8)
-    with raise_if_dask_computes():
-        lazy = relabel(da.from_array(labels, chunks=chunks), table)
-    np.testing.assert_array_equal(lazy.compute(), table[labels], strict=True)
-
-
-def test_relabel_names_a_label_outside_the_table() -> None:
-    lazy = relabel(da.from_array(np.array([0, 1, 5]), chunks=2), np.arange(3))
-    with pytest.raises(IndexError, match="label 5"):
-        lazy.compute()
-    with pytest.raises(TypeError, match="integer"):
-        relabel(da.ones(3, chunks=2), np.arange(3))
-    with pytest.raises(ValueError, match="1-D"):
-        relabel(da.ones(3, chunks=2, dtype=int), np.ones((2, 2)))

@@ -7,6 +7,10 @@ which scipy cannot tell without another pass over its output.
 :func:`label_block_mapped` labels a block again and writes each pixel's
 final (global) id straight through a table, without an intermediate gather.
 
+With ``by_value``, neighbours join only when their values are equal: each
+connected region of one non-zero value is a component, as
+``skimage.measure.label(image, background=0)`` labels integer images.
+
 The algorithm is the classical two-pass union-find. The raster scan gives
 each foreground pixel the label of its already visited neighbours (the half
 of the structure before the centre in raster order), unioning the labels it
@@ -46,12 +50,13 @@ def _find(parent, x):  # pragma: no cover - compiled
 
 
 @jit
-def _scan(block, steps, labels, parent, first):  # pragma: no cover - compiled
+def _scan(block, steps, labels, parent, first, by_value):  # pragma: no cover - compiled
     """Pass 1: provisional labels into ``labels``; returns how many were made.
 
     ``steps`` (k x 3): the structure's offsets before the centre in raster order.
     ``parent``: union-find forest (roots are the smallest labels); ``first``:
-    flat index of the pixel that created each provisional label.
+    flat index of the pixel that created each provisional label; ``by_value``:
+    only neighbours of the same value join.
     """
     n0, n1, n2 = block.shape
     count = 0
@@ -78,6 +83,8 @@ def _scan(block, steps, labels, parent, first):  # pragma: no cover - compiled
                         continue
                     other = labels[i + steps[s, 0], j + steps[s, 1], c]
                     if other == 0:
+                        continue
+                    if by_value and block[i + steps[s, 0], j + steps[s, 1], c] != block[i, j, m]:
                         continue
                     root = _find(parent, other)
                     if best == 0:
@@ -141,14 +148,16 @@ def _as3d(block: np.ndarray) -> np.ndarray:
     return view.view(np.uint8) if view.dtype == bool else view
 
 
-def _provisional(block: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
+def _provisional(
+    block: np.ndarray, structure: np.ndarray, by_value: bool = False
+) -> tuple[np.ndarray, np.ndarray, Any]:
     """Pass 1 and the numbering: (3-D provisional labels, final id by provisional, starts)."""
     cube = _as3d(block)
     dtype = provisional_dtype(block.size)
     labels = np.empty(cube.shape, dtype)
     parent = np.empty(block.size + 1, dtype)
     first = np.empty(block.size + 1, np.int64)
-    count = _scan(cube, _steps(structure), labels, parent, first)
+    count = _scan(cube, _steps(structure), labels, parent, first, by_value)
     starts = np.empty(count, np.int64)
     parent[0] = 0
     found = _number(parent, count, first, starts)
@@ -161,14 +170,16 @@ class BlockLabels(NamedTuple):
     provisional: np.ndarray  # block-shaped provisional labels
     ids: np.ndarray  # final local id (scipy's, for this block alone) by provisional label
     starts: np.ndarray  # flat index in the block of each final id's first pixel
+    values: np.ndarray | None = None  # the block itself, when labelled by value
 
     def labels(self, index: Any = ...) -> np.ndarray:
         """scipy's labels of the block, or of ``provisional[index]``."""
         return self.ids[self.provisional[index]]
 
 
-def label_block(block: np.ndarray, structure: np.ndarray) -> BlockLabels:
-    """Label one block as scipy would, and find where each of its components starts.
+def label_block(block: np.ndarray, structure: np.ndarray, by_value: bool = False) -> BlockLabels:
+    """Label one block as scipy would, and find where each of its components starts
+    (``by_value``: regions of one value, as scikit-image's ``label``).
 
     Examples
     --------
@@ -183,25 +194,50 @@ def label_block(block: np.ndarray, structure: np.ndarray) -> BlockLabels:
     >>> found.starts
     array([1, 3, 5])
     """
+    values = block if by_value else None
     if not _compiled(block):
-        labels = np.empty(block.shape, provisional_dtype(block.size))
-        count = ndi.label(block, structure, output=labels)
+        if by_value:
+            labels, count = _label_by_value(block, structure)
+        else:
+            labels = np.empty(block.shape, provisional_dtype(block.size))
+            count = ndi.label(block, structure, output=labels)
         ids = np.arange(count + 1, dtype=labels.dtype)
-        return BlockLabels(labels, ids, _starts(labels, count))
-    cube, ids, starts = _provisional(block, structure)
-    return BlockLabels(cube.reshape(block.shape), ids, starts)
+        return BlockLabels(labels, ids, _starts(labels, count), values)
+    cube, ids, starts = _provisional(block, structure, by_value)
+    return BlockLabels(cube.reshape(block.shape), ids, starts, values)
 
 
-def label_block_mapped(block: np.ndarray, structure: np.ndarray, table: np.ndarray) -> np.ndarray:
+def label_block_mapped(
+    block: np.ndarray, structure: np.ndarray, table: np.ndarray, by_value: bool = False
+) -> np.ndarray:
     """``table[label(block)]`` in ``table``'s dtype, the gather fused into the labelling."""
     if not _compiled(block):
+        if by_value:
+            return table[_label_by_value(block, structure)[0]]
         labels = np.empty(block.shape, provisional_dtype(block.size))
         ndi.label(block, structure, output=labels)
         return table[labels]
-    cube, final, _ = _provisional(block, structure)
+    cube, final, _ = _provisional(block, structure, by_value)
     out = cube if cube.dtype == table.dtype else np.empty(cube.shape, table.dtype)
     _write(cube, table[final], out)
     return out.reshape(block.shape)
+
+
+def _label_by_value(block: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
+    """Regions of one non-zero value labelled with scipy, value by value, and
+    numbered in raster order of their first pixels (the uncompiled path)."""
+    labels = np.zeros(block.shape, provisional_dtype(block.size))
+    count = 0
+    for value in np.unique(block[block != 0]):
+        part, n = ndi.label(block == value, structure)
+        labels[part > 0] = part[part > 0] + count
+        count += n
+    flat = labels.reshape(-1)
+    where = np.flatnonzero(flat)
+    _, first = np.unique(flat[where], return_index=True)  # each id's first pixel
+    rank = np.zeros(count + 1, labels.dtype)
+    rank[1:][np.argsort(where[first], kind="stable")] = np.arange(1, count + 1)
+    return rank[labels], count
 
 
 def _starts(labels: np.ndarray, count: int) -> np.ndarray:

@@ -29,6 +29,10 @@ every chunking:
    sorting the components by it gives scipy's ids, whatever the chunking.
    The lookup table is cut into one slice per block.
 
+With ``by_value`` (scikit-image's ``label`` of an integer image), only
+neighbours of equal value join, inside blocks and across faces: each face
+plane then carries the pixels' values beside their labels.
+
 Steps 1-3 run when :func:`merge_labels` is called (scipy returns the number
 of labels eagerly, and it needs them); only the small per-block summaries
 (first pixels and face pairs) are kept. The returned label image is lazy: each block is
@@ -111,12 +115,17 @@ def _plane(
     crop: tuple[slice, ...],
     ordinal: int,
 ) -> np.ndarray:
-    """One plane of a block's local labels along ``axis``, cropped across it, coded."""
+    """One plane of a block's local labels along ``axis``, cropped across it, coded;
+    labelled by value, stacked on the plane's values (as int64 bits) on a first axis."""
     index = list(crop)
     index[axis] = slice(local.provisional.shape[axis] - 1, None) if last else slice(0, 1)
     plane = local.labels(tuple(index)).astype(np.int64)
     plane[plane > 0] += ordinal << _SHIFT
-    return plane
+    if local.values is None:
+        return plane
+    values = local.values[tuple(index)]
+    bits = values.view(np.int64) if values.dtype == np.uint64 else values.astype(np.int64)
+    return np.stack([plane, bits])
 
 
 def _first_planes(
@@ -150,7 +159,8 @@ def _summary(
     full = tuple(slice(None) for _ in offset)
     for axis, shift, steps, uppers, picks in faces:
         lower = _plane(local, axis, True, full, ordinal)
-        found.append(_face_pairs(lower, _picked(uppers, picks), axis, shift, steps))
+        uppers = _picked(uppers, picks)
+        found.append(_face_pairs(lower, uppers, axis, shift, steps, local.values is not None))
     pairs = np.concatenate(found) if found else np.empty((0, 2), np.int64)
     return _first_pixels(local, offset, shape), pairs
 
@@ -162,16 +172,26 @@ def _picked(uppers: Any, picks: Any) -> Any:
 
 
 def _face_pairs(
-    lower: np.ndarray, uppers: list[Any], axis: int, shift: tuple[int, ...], steps: np.ndarray
+    lower: np.ndarray,
+    uppers: list[Any],
+    axis: int,
+    shift: tuple[int, ...],
+    steps: np.ndarray,
+    by_value: bool = False,
 ) -> np.ndarray:
     """Coded label pairs the structure connects across one plane.
 
     ``lower`` is the lower block's last plane; ``uppers`` (nested for
     ``np.block``) the facing planes above it, widened by ``shift`` pixels
     before the lower extent on each other axis (and as many after).
-    ``steps``: the structure's offsets crossing the plane upwards.
+    ``steps``: the structure's offsets crossing the plane upwards. With
+    ``by_value`` the planes hold labels and values on a first axis, and only
+    pixels of equal values pair.
     """
     up = np.block(uppers)
+    lower_values = up_values = None
+    if by_value:
+        (lower, lower_values), (up, up_values) = lower, up
     found = []
     for step in steps:
         lo_index, up_index = [], []
@@ -187,6 +207,8 @@ def _face_pairs(
         a = lower[tuple(lo_index)].ravel()
         b = up[tuple(up_index)].ravel()
         both = (a > 0) & (b > 0)
+        if lower_values is not None and up_values is not None:
+            both &= lower_values[tuple(lo_index)].ravel() == up_values[tuple(up_index)].ravel()
         if both.any():
             found.append(np.stack([a[both], b[both]], axis=1))
     if not found:
@@ -232,11 +254,11 @@ class _Merge:
     """The three tasks of each block (labels, first planes, summary; steps 1-2
     of the module docstring), built when asked for from the block's index."""
 
-    def __init__(self, image: da.Array, structure: np.ndarray) -> None:
-        self.image, self.structure = image, structure
+    def __init__(self, image: da.Array, structure: np.ndarray, by_value: bool = False) -> None:
+        self.image, self.structure, self.by_value = image, structure, by_value
         self.ndim, self.numblocks = image.ndim, image.numblocks
         self.starts = [np.cumsum((0, *c[:-1])).tolist() for c in image.chunks]
-        token = tokenize(image.name, structure)
+        token = tokenize(image.name, structure, by_value)
         self.local, self.edges = f"label-local-{token}", f"label-edges-{token}"
         self.summary = f"label-summary-{token}"
         centre = np.ones(self.ndim, int)
@@ -297,7 +319,9 @@ class _Merge:
         b = tuple(key[1:])
         if not self._inside(b):
             return None
-        return Task(key, label_block, TaskRef((self.image.name, *b)), self.structure)
+        return Task(
+            key, label_block, TaskRef((self.image.name, *b)), self.structure, self.by_value
+        )
 
     def edges_task(self, key: tuple[Any, ...]) -> Task | None:
         b = tuple(key[1:])
@@ -334,8 +358,9 @@ class _Merge:
         return graph_on([self.image], layers)
 
 
-def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
-    """Steps 1-4 of the module docstring: one pass over the data, then the union."""
+def merge_labels(image: da.Array, structure: np.ndarray, by_value: bool = False) -> LabelTable:
+    """Steps 1-4 of the module docstring: one pass over the data, then the union
+    (``by_value``: regions of one value are the components)."""
     chunks = image.chunks
     if np.prod([max(c) for c in chunks], dtype=np.float64) >= 2**_SHIFT:
         raise ValueError(
@@ -343,9 +368,9 @@ def merge_labels(image: da.Array, structure: np.ndarray) -> LabelTable:
             "or more, more local labels than the merge can code; use smaller chunks"
         )
     # a block's labels, union-find parents and first pixels: 8 bytes each a pixel
-    per_pixel = image.dtype.itemsize + 24
+    per_pixel = image.dtype.itemsize * (2 if by_value else 1) + 24
     check_task(lambda c: math.prod(c) * per_pixel, [max(c) for c in chunks], "label")
-    merge = _Merge(image, structure)
+    merge = _Merge(image, structure, by_value)
     # block by block in Z order, in windows of compact patches of blocks (each
     # window's tasks built when it runs), each block labelled about once
     order = [(merge.summary, *b) for b in tile_order(list(np.ndindex(*image.numblocks)))]
@@ -397,13 +422,15 @@ def relabelled(
     table: LabelTable,
     dtype: Any,
     values: np.ndarray | None = None,
+    by_value: bool = False,
 ) -> da.Array:
     """The lazy label image: each block labelled again and written through its
     table; with ``values`` (one per final id, ``values[0]`` for background),
     ``values[labels]`` instead. A block whose objects all map to one value
-    needs no labelling: it is that value where the image is non-zero."""
+    needs no labelling: it is that value where the image is non-zero.
+    ``by_value`` as given to :func:`merge_labels` for ``table``."""
     dtype = np.dtype(dtype)
-    token = tokenize(image.name, structure, dtype, table.count, values)
+    token = tokenize(image.name, structure, dtype, table.count, values, by_value)
     name = f"label-{token}"
 
     def task(key: tuple[Any, ...]) -> Task | None:
@@ -416,7 +443,7 @@ def relabelled(
         if len(lut) == 1 or (lut[1:] == lut[1]).all():
             inside = lut[1] if len(lut) > 1 else lut[0]
             return Task(key, _uniform, TaskRef((image.name, *b)), inside, lut[0])
-        return Task(key, label_block_mapped, TaskRef((image.name, *b)), structure, lut)
+        return Task(key, label_block_mapped, TaskRef((image.name, *b)), structure, lut, by_value)
 
     # each block's task built when a window of keys is culled: no O(blocks) layer here
     layer = LazyLayer(name, lambda: iter(np.ndindex(*image.numblocks)), task)

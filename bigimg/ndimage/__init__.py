@@ -55,7 +55,7 @@ from bigimg.ndimage.interpolation import (
     spline_filter1d,
 )
 from bigimg.ndimage.label_measures import measure
-from bigimg.ndimage.labeling import label, relabel, relabel_sequential, remove_small_objects
+from bigimg.ndimage.labeling import label
 from bigimg.ndimage.measurements import (
     center_of_mass,
     mean,
@@ -145,9 +145,6 @@ __all__ = [
     "prewitt",
     "rank_filter",
     "region_table",
-    "relabel",
-    "relabel_sequential",
-    "remove_small_objects",
     "sobel",
     "standard_deviation",
     "sum",

@@ -20,6 +20,7 @@ Every step is called, while the job is checked, on stand-ins for its inputs:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -160,7 +161,10 @@ def call_with_extra(step: Any, values: Mapping[str, Any]) -> tuple[Any, Any]:
     func = ops.OPERATIONS[step.op]
     kwargs = {**step.params, **{k: values[v] for k, v in step.refs.items()}}
     kwargs = {k: _literal(v) for k, v in kwargs.items()}
-    return main_value(func(**kwargs))
+    with warnings.catch_warnings():
+        for message in ops.DATA_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        return main_value(func(**kwargs))
 
 
 def _literal(value: Any) -> Any:

@@ -1,5 +1,6 @@
-"""What a job's steps can do: every ``bigimg.ndimage`` function, a few job
-operations (thresholds, noise, region tables) and arithmetic expressions.
+"""What a job's steps can do: every ``bigimg.ndimage``, ``bigimg.segmentation``
+and ``bigimg.morphology`` function, a few job operations (thresholds, noise,
+region tables) and arithmetic expressions.
 
 An operation is looked up by name in :data:`OPERATIONS`. Its parameters are
 its real signature's; the parameters listed in :data:`ARRAY_PARAMETERS` (and
@@ -21,13 +22,14 @@ import dask.array as da
 import numpy as np
 
 import bigimg.ndimage as bnd
-from bigimg import datasets
+from bigimg import datasets, morphology, segmentation
 from bigimg._validation import as_dask
 from bigimg.ndimage import regions
 from bigimg.preview import histogram
 
 __all__ = [
     "ARRAY_PARAMETERS",
+    "DATA_WARNINGS",
     "FUNCTIONS",
     "OPERATIONS",
     "Expression",
@@ -40,6 +42,10 @@ __all__ = [
 ARRAY_PARAMETERS = frozenset(
     {"input", "labels", "image", "mask", "markers", "weights", "footprint", "structure"}
 )
+
+#: warnings about the data a step happens to meet, not its parameters (scikit-image
+#: warns when labels hold only 0 and 1: in a job they come from a label step)
+DATA_WARNINGS = ("Only one label was provided to `remove_small_objects`",)
 
 
 def otsu(counts: np.ndarray, centers: np.ndarray) -> float:
@@ -123,7 +129,12 @@ def _public(module: Any) -> dict[str, Callable[..., Any]]:
 
 #: name -> function, for ``op:`` in a job
 OPERATIONS: dict[str, Callable[..., Any]] = {
-    **{n: f for n, f in _public(bnd).items() if callable(f) and not isinstance(f, type)},
+    **{
+        n: f
+        for module in (bnd, segmentation, morphology)
+        for n, f in _public(module).items()
+        if callable(f) and not isinstance(f, type)
+    },
     "region_table": regions.region_table,
     "threshold": threshold,
     "noisy": _noisy,

@@ -105,7 +105,16 @@ def nameable(outputs: tuple[Output, ...], p: Problems) -> tuple[Output, ...]:
 
 
 #: steps whose results are drawn as labels, unless they are masks
-_LABEL_OPS = ("label", "relabel_sequential", "remove_small_objects", "watershed_ift", "relabel")
+_LABEL_OPS = (
+    "label",
+    "relabel_sequential",
+    "remove_small_objects",
+    "watershed_ift",
+    "relabel",
+    "clear_border",
+    "expand_labels",
+    "watershed",
+)
 
 
 def draws_labels(kind: str | None, step: Step | None, value: StandIn) -> bool:

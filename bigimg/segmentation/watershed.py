@@ -16,7 +16,7 @@ import scipy.ndimage as ndi
 from bigimg._flood import flood_labels
 from bigimg._validation import as_dask
 
-__all__ = ["neighbour_steps", "watershed"]
+__all__ = ["watershed"]
 
 
 def neighbour_steps(connectivity: Any, ndim: int, name: str = "connectivity") -> np.ndarray:
