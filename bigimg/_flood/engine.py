@@ -33,6 +33,14 @@ scikit-image's result on the image with ties broken by raster order.
    again, every pixel labelled from its pass pixel.
 
 The client holds O(terminals) numbers (the blocks' faces), never a block.
+
+**Edge mode** (``mode="edge"``, scipy's ``watershed_ift``; see
+:mod:`.edge_blocks`): the same steps with edges keyed instead of pixels, on
+scipy's flat topology. A level names a pass edge (an edge id), resolved in
+step 3 by the block of its lower-raster end; cross edges carry their
+forward stride's index and are keyed here from the terminals' values; a
+block's ring is its flat ring (:func:`.edge_blocks.flat_ring`) and its
+seeds carry the ring's values.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from dask.base import tokenize
 
 from bigimg._budget import check_task
 from bigimg._execute import run_keys, tile_order
-from bigimg._flood.blocks import labelled, passes, summary
+from bigimg._flood import blocks, edge_blocks
 from bigimg._flood.kernels import NO_INDEX, levels_from_root
 from bigimg._grid import LazyLayer, graph_on
 
@@ -62,14 +70,23 @@ class _Flood:
     """Builds the tasks of each pass from a block's index, when asked for."""
 
     def __init__(
-        self, values: da.Array, markers: da.Array, mask: da.Array | None, steps: np.ndarray
+        self,
+        values: da.Array,
+        markers: da.Array,
+        mask: da.Array | None,
+        steps: np.ndarray,
+        mode: str = "vertex",
     ) -> None:
         self.values, self.markers, self.mask, self.steps = values, markers, mask, steps
+        self.mode = mode
+        self.blocks: Any = edge_blocks if mode == "edge" else blocks
+        #: edge mode: the edge ids' radix (forward strides + 1)
+        self.k1 = len(edge_blocks.flat_strides(steps, values.shape)[1]) + 1
         self.shape = values.shape
         self.numblocks = values.numblocks
         self.starts = [np.cumsum((0, *c)).astype(np.int64) for c in values.chunks]
         self.token = tokenize(
-            values.name, markers.name, None if mask is None else mask.name, steps
+            values.name, markers.name, None if mask is None else mask.name, steps, mode
         )
         self.inputs = [values, markers] + ([] if mask is None else [mask])
 
@@ -122,6 +139,8 @@ class _Flood:
         sorted: where its seeds can be."""
         lo = [int(s[i]) for s, i in zip(self.starts, b)]
         hi = [int(s[i + 1]) for s, i in zip(self.starts, b)]
+        if self.mode == "edge":  # the flat topology's ring (see .edge_blocks)
+            return edge_blocks.flat_ring(lo, hi, self.shape)
         parts = []
         ndim = len(self.shape)
         for ax in range(ndim):
@@ -180,15 +199,20 @@ class _Terminals:
         raster, value = joined(0), joined(1)
         sort = np.argsort(raster, kind="stable")
         self.raster, value = raster[sort], value[sort]
+        self.value = value
         n = len(self.raster)
         # tree edges (raster indices, -1: the markers' root), and cross edges whose
-        # far end is a terminal (in the mask), keyed by their higher end
+        # far end is a terminal (in the mask), keyed by their higher end (vertex
+        # mode) or by their own key (edge mode: |difference|, id from the lower end)
         ea, eb, ev, ei, ca, cb = (joined(k) for k in range(2, 8))
         _, there = _lookup(self.raster, cb)
         ca, cb = ca[there], cb[there]
         va, vb = value[_lookup(self.raster, ca)[0]], value[_lookup(self.raster, cb)[0]]
-        higher = (vb > va) | ((vb == va) & (cb > ca))
-        cv, ci = np.where(higher, vb, va), np.where(higher, cb, ca)
+        if f.mode == "edge":
+            cv, ci = np.abs(va - vb), ca * f.k1 + joined(8)[there]
+        else:
+            higher = (vb > va) | ((vb == va) & (cb > ca))
+            cv, ci = np.where(higher, vb, va), np.where(higher, cb, ca)
 
         def node(r: np.ndarray) -> np.ndarray:
             return np.where(r < 0, n, _lookup(self.raster, r)[0])
@@ -200,12 +224,15 @@ class _Terminals:
         self.by_block = _Groups(f, self.raster)
         self.f = f
 
-    def seeds(self, b: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The levels of the terminals around block ``b``: its ring's seeds."""
+    def seeds(self, b: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        """The levels of the terminals around block ``b``: its ring's seeds
+        (edge mode: and their values)."""
         around = self.f.ring(b)
         pos, there = _lookup(self.raster, around)
         pos, around = pos[there], around[there]
         ok = self.reached[pos]
+        if self.f.mode == "edge":
+            return around[ok], self.lv[pos[ok]], self.li[pos[ok]], self.value[pos[ok]]
         return around[ok], self.lv[pos[ok]], self.li[pos[ok]]
 
     def own_levels(self, b: tuple[int, ...]) -> np.ndarray:
@@ -219,16 +246,26 @@ def flood_labels(
     mask: da.Array | None,
     steps: np.ndarray,
     dtype: np.dtype,
+    mode: str = "vertex",
 ) -> da.Array:
     """The labels of the flood (see module doc) as a lazy dask array.
 
     ``values`` (float64), ``markers`` (0: none) and ``mask`` (bool or None)
     share one chunk grid; ``steps``: the structure's neighbour offsets, one
     row per neighbour. Steps 1-4 run now; step 5 when the result is computed.
+
+    ``mode="edge"``: scipy's ``watershed_ift`` instead (no mask; the
+    structure symmetric): the array is flat, edges are keyed by the absolute
+    difference of their ends, and levels name pass edges, each resolved by
+    the block of its lower-raster end (see :mod:`.edge_blocks`).
     """
-    check_task(lambda c: math.prod(n + 2 for n in c) * _PER_PIXEL,
+    if mode not in ("vertex", "edge") or (mode == "edge" and mask is not None):
+        raise ValueError(f"flood: mode={mode!r} (edge mode takes no mask)")
+    per_pixel = _PER_PIXEL + (56 * len(steps) if mode == "edge" else 0)
+    check_task(lambda c: math.prod(n + 2 for n in c) * per_pixel,
                [max(c) for c in values.chunks], "watershed")  # fmt: skip
-    f = _Flood(values, markers, mask, steps)
+    f = _Flood(values, markers, mask, steps, mode)
+    summary, passes, labelled = f.blocks.summary, f.blocks.passes, f.blocks.labelled
     static = (values.shape, steps)
 
     def summary_task(key: Any, b: tuple[int, ...]) -> Task:
@@ -238,7 +275,8 @@ def flood_labels(
 
     # 3. where the pass pixels that terminals' levels name take their labels from
     asked = np.unique(terms.li[terms.reached])
-    asked_by_block = _Groups(f, asked)
+    # the block that resolves each: the pass pixel's, or the pass edge's lower end's
+    asked_by_block = _Groups(f, asked // f.k1 if mode == "edge" else asked)
     kinds = np.zeros(len(asked), np.int8)
     refs = np.zeros(len(asked), np.int64)
 

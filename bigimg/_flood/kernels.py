@@ -20,7 +20,10 @@ import numpy as np
 
 from bigimg._kernels import jit
 
-__all__ = ["INSIDE", "NO_INDEX", "OFF", "RING", "block_summary", "flood", "resolve"]
+__all__ = [
+    "INSIDE", "NO_INDEX", "OFF", "RING", "block_summary", "find_root", "flood", "heap_pop",
+    "heap_push", "key_less", "levels_from_root", "resolve",
+]  # fmt: skip
 
 OFF, INSIDE, RING = 0, 1, 2
 #: the index part of "no level"
@@ -28,12 +31,12 @@ NO_INDEX = np.iinfo(np.int64).max
 
 
 @jit
-def _less(av: float, ai: int, bv: float, bi: int) -> bool:
+def key_less(av: float, ai: int, bv: float, bi: int) -> bool:
     return av < bv or (av == bv and ai < bi)
 
 
 @jit
-def _find(parent: np.ndarray, x: int) -> int:
+def find_root(parent: np.ndarray, x: int) -> int:
     root = x
     while parent[root] != root:
         root = parent[root]
@@ -93,7 +96,7 @@ def block_summary(
                 q = p + offsets[j]
                 if state[q] != INSIDE or not done[q]:
                     continue
-            ra, rb = _find(parent, p), _find(parent, q)
+            ra, rb = find_root(parent, p), find_root(parent, q)
             if ra == rb:
                 continue
             if rep[ra] >= 0 and rep[rb] >= 0:
@@ -108,7 +111,7 @@ def block_summary(
 
 
 @jit
-def _push(
+def heap_push(
     hv: np.ndarray, hi: np.ndarray, hc: np.ndarray, size: int, v: float, i: int, c: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     if size == len(hv):
@@ -119,7 +122,7 @@ def _push(
     k = size
     while k > 0:
         up = (k - 1) >> 1
-        if not _less(v, i, hv[up], hi[up]):
+        if not key_less(v, i, hv[up], hi[up]):
             break
         hv[k], hi[k], hc[k] = hv[up], hi[up], hc[up]
         k = up
@@ -128,7 +131,7 @@ def _push(
 
 
 @jit
-def _pop(hv: np.ndarray, hi: np.ndarray, hc: np.ndarray, size: int) -> int:
+def heap_pop(hv: np.ndarray, hi: np.ndarray, hc: np.ndarray, size: int) -> int:
     """Remove the heap's top (read it before); returns the new size."""
     size -= 1
     v, i, c = hv[size], hi[size], hc[size]
@@ -137,9 +140,9 @@ def _pop(hv: np.ndarray, hi: np.ndarray, hc: np.ndarray, size: int) -> int:
         child = 2 * k + 1
         if child >= size:
             break
-        if child + 1 < size and _less(hv[child + 1], hi[child + 1], hv[child], hi[child]):
+        if child + 1 < size and key_less(hv[child + 1], hi[child + 1], hv[child], hi[child]):
             child += 1
-        if not _less(hv[child], hi[child], v, i):
+        if not key_less(hv[child], hi[child], v, i):
             break
         hv[k], hi[k], hc[k] = hv[child], hi[child], hc[child]
         k = child
@@ -177,13 +180,13 @@ def flood(
     for c in range(n):
         if state[c] == INSIDE and marker[c]:
             lv[c], li[c] = values[c], gidx[c]
-            hv, hi, hc, size = _push(hv, hi, hc, size, lv[c], li[c], c)
+            hv, hi, hc, size = heap_push(hv, hi, hc, size, lv[c], li[c], c)
         elif state[c] == RING and seed_i[c] != NO_INDEX:
             lv[c], li[c] = seed_v[c], seed_i[c]
-            hv, hi, hc, size = _push(hv, hi, hc, size, lv[c], li[c], c)
+            hv, hi, hc, size = heap_push(hv, hi, hc, size, lv[c], li[c], c)
     while size > 0:
         v, i, c = hv[0], hi[0], hc[0]
-        size = _pop(hv, hi, hc, size)
+        size = heap_pop(hv, hi, hc, size)
         if v != lv[c] or i != li[c]:
             continue  # a stale entry: the cell was lowered since
         for j in range(len(offsets)):
@@ -195,10 +198,10 @@ def flood(
                 # later cell could only give it max(higher level, its key) >= this
                 continue
             nv, ni = v, i
-            if _less(nv, ni, values[q], gidx[q]):
+            if key_less(nv, ni, values[q], gidx[q]):
                 nv, ni = values[q], gidx[q]
             lv[q], li[q] = nv, ni
-            hv, hi, hc, size = _push(hv, hi, hc, size, nv, ni, q)
+            hv, hi, hc, size = heap_push(hv, hi, hc, size, nv, ni, q)
     return lv, li
 
 
@@ -246,7 +249,7 @@ def resolve(
             q = s + offsets[j]
             if state[q] == OFF:
                 continue
-            if _less(lv[q], li[q], bv, bi):
+            if key_less(lv[q], li[q], bv, bi):
                 bv, bi, best = lv[q], li[q], q
         if best < 0 or bi == NO_INDEX:
             continue
@@ -289,18 +292,18 @@ def levels_from_root(
     lv[n], li[n] = -np.inf, -1
     cap = 1024
     hv, hi, hc = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64)
-    hv, hi, hc, size = _push(hv, hi, hc, 0, -np.inf, -1, n)
+    hv, hi, hc, size = heap_push(hv, hi, hc, 0, -np.inf, -1, n)
     while size > 0:
         v, i, c = hv[0], hi[0], hc[0]
-        size = _pop(hv, hi, hc, size)
+        size = heap_pop(hv, hi, hc, size)
         if v != lv[c] or i != li[c]:
             continue
         for k in range(start[c], start[c + 1]):
             q, e = nbr[k], edge[k]
             nv, ni = v, i
-            if _less(nv, ni, kv[e], ki[e]):
+            if key_less(nv, ni, kv[e], ki[e]):
                 nv, ni = kv[e], ki[e]
-            if _less(nv, ni, lv[q], li[q]):
+            if key_less(nv, ni, lv[q], li[q]):
                 lv[q], li[q] = nv, ni
-                hv, hi, hc, size = _push(hv, hi, hc, size, nv, ni, q)
+                hv, hi, hc, size = heap_push(hv, hi, hc, size, nv, ni, q)
     return lv[:n], li[:n]

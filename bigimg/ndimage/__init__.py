@@ -76,6 +76,7 @@ from bigimg.ndimage.rank_filters import (
 )
 from bigimg.ndimage.regions import find_objects, region_table, value_indices, write_table
 from bigimg.ndimage.transforms import affine_transform, rotate, shift, zoom
+from bigimg.ndimage.watershed import watershed_ift
 
 __all__ = [
     "affine_transform",
@@ -154,6 +155,7 @@ __all__ = [
     "value_indices",
     "variance",
     "vectorized_filter",
+    "watershed_ift",
     "white_tophat",
     "write_table",
 ]
