@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from bigimg._flood.kernels import INSIDE, NO_INDEX, RING, find_root, heap_pop, heap_push, key_less
+from bigimg._flood.kernels import (
+    INSIDE,
+    NO_INDEX,
+    RING,
+    heap_pop,
+    heap_push,
+    join_terminals,
+    key_less,
+)
 from bigimg._kernels import jit
 
 __all__ = ["chain", "edge_flood", "kruskal"]
@@ -129,17 +137,10 @@ def kruskal(
     oi = np.empty(cap, np.int64)
     m = 0
     for e in range(len(ea)):
-        ra, rb = find_root(parent, ea[e]), find_root(parent, eb[e])
-        if ra == rb:
-            continue
-        if rep[ra] >= 0 and rep[rb] >= 0:
-            oa[m], ob[m], ov[m], oi[m] = rep[ra], rep[rb], ev[e], ei[e]
+        a, b = join_terminals(parent, rep, root, ea[e], eb[e])
+        if a >= 0:
+            oa[m], ob[m], ov[m], oi[m] = a, b, ev[e], ei[e]
             m += 1
-        if rb == root:
-            ra, rb = rb, ra
-        parent[rb] = ra
-        if rep[ra] < 0:
-            rep[ra] = rep[rb]
     return oa[:m], ob[:m], ov[:m], oi[:m]
 
 

@@ -22,7 +22,7 @@ from bigimg._kernels import jit
 
 __all__ = [
     "INSIDE", "NO_INDEX", "OFF", "RING", "block_summary", "find_root", "flood", "heap_pop",
-    "heap_push", "key_less", "levels_from_root", "resolve",
+    "heap_push", "join_terminals", "key_less", "levels_from_root", "resolve",
 ]  # fmt: skip
 
 OFF, INSIDE, RING = 0, 1, 2
@@ -96,18 +96,33 @@ def block_summary(
                 q = p + offsets[j]
                 if state[q] != INSIDE or not done[q]:
                     continue
-            ra, rb = find_root(parent, p), find_root(parent, q)
-            if ra == rb:
-                continue
-            if rep[ra] >= 0 and rep[rb] >= 0:
-                ea[m], eb[m], ev[m], ei[m] = rep[ra], rep[rb], kv, ki
+            a, b = join_terminals(parent, rep, root, p, q)
+            if a >= 0:
+                ea[m], eb[m], ev[m], ei[m] = a, b, kv, ki
                 m += 1
-            if rb == root:  # the root stays a root: it is every block's one node
-                ra, rb = rb, ra
-            parent[rb] = ra
-            if rep[ra] < 0:
-                rep[ra] = rep[rb]
     return ea[:m], eb[:m], ev[:m], ei[:m]
+
+
+@jit
+def join_terminals(
+    parent: np.ndarray, rep: np.ndarray, root: int, a: int, b: int
+) -> tuple[int, int]:
+    """Unite the parts of ``a`` and ``b`` (union-find ``parent``; ``rep``:
+    each part's terminal, -1 for none; ``root`` stays a root). Returns the
+    two parts' terminals when both had one (the tree edge Kruskal emits),
+    else ``(-1, -1)``."""
+    ra, rb = find_root(parent, a), find_root(parent, b)
+    if ra == rb:
+        return -1, -1
+    ta, tb = rep[ra], rep[rb]
+    if rb == root:  # the root stays a root: it is every block's one node
+        ra, rb = rb, ra
+    parent[rb] = ra
+    if rep[ra] < 0:
+        rep[ra] = rep[rb]
+    if ta >= 0 and tb >= 0:
+        return ta, tb
+    return -1, -1
 
 
 @jit
